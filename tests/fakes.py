@@ -1,0 +1,97 @@
+"""Fake chat models for unit tests of pure logic (no HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+
+def make_usage(inp: int, out: int, *, cached: int = 0, thinking: int = 0) -> UsageMetadata:
+    return UsageMetadata(
+        input_tokens=inp,
+        output_tokens=out,
+        total_tokens=inp + out,
+        input_token_details={"cache_read": cached},
+        output_token_details={"reasoning": thinking},
+    )
+
+
+class UsageFakeChatModel(BaseChatModel):
+    """Replies ``text`` with fixed usage, reporting ``model_name`` as Gemini's client does.
+
+    Streams split the text into words; usage arrives spread over the chunks and the
+    model name on the last chunk only, like langchain-google-genai.
+    """
+
+    model_name: str = "gemini-3.1-flash-lite"
+    text: str = "ok then fine"
+    input_tokens: int = 500
+    output_tokens: int = 100
+    cached_tokens: int = 0
+    thinking_tokens: int = 0
+    fail: bool = False
+
+    @property
+    def _llm_type(self) -> str:
+        return "usage-fake"
+
+    def _usage(self) -> UsageMetadata:
+        return make_usage(
+            self.input_tokens,
+            self.output_tokens,
+            cached=self.cached_tokens,
+            thinking=self.thinking_tokens,
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.fail:
+            msg = "injected failure"
+            raise RuntimeError(msg)
+        message = AIMessage(
+            content=self.text,
+            usage_metadata=self._usage(),
+            response_metadata={"model_name": self.model_name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        words = self.text.split(" ")
+        usage = self._usage()
+        for index, word in enumerate(words):
+            last = index == len(words) - 1
+            # First chunk carries the prompt; output is spread, remainder on the last.
+            out = self.output_tokens // len(words)
+            if last:
+                out = self.output_tokens - out * (len(words) - 1)
+            chunk_usage = make_usage(usage["input_tokens"] if index == 0 else 0, out)
+            if index == 0:
+                chunk_usage["input_token_details"] = {"cache_read": self.cached_tokens}
+            if last:
+                chunk_usage["output_token_details"] = {"reasoning": self.thinking_tokens}
+            chunk = AIMessageChunk(
+                content=word + ("" if last else " "),
+                usage_metadata=chunk_usage,
+                response_metadata={"model_name": self.model_name} if last else {},
+            )
+            if self.fail and last:
+                msg = "injected failure mid-stream"
+                raise RuntimeError(msg)
+            yield ChatGenerationChunk(message=chunk)
