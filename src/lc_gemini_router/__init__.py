@@ -12,6 +12,14 @@ from lc_gemini_router.callbacks import (
     UsageTotals,
     get_gemini_cost_callback,
 )
+from lc_gemini_router.config import (
+    CATEGORIES,
+    LANES,
+    Category,
+    ClassifierSettings,
+    Lane,
+    RouterConfig,
+)
 from lc_gemini_router.costs import CostBreakdown, image_sizes, price_message, price_usage
 from lc_gemini_router.errors import (
     ConfigError,
@@ -23,6 +31,14 @@ from lc_gemini_router.errors import (
     UnknownLaneError,
     UnknownPriceWarning,
     UnsupportedInputError,
+)
+from lc_gemini_router.policy import (
+    ClassifierScore,
+    DecisionSource,
+    RouteDecision,
+    RouteRequest,
+    decide,
+    rule_decision,
 )
 from lc_gemini_router.pricing import (
     GroundingPrice,
@@ -38,31 +54,42 @@ from lc_gemini_router.pricing import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CATEGORIES",
     "CLASSIFIER_TAG",
+    "LANES",
     "ROLE_ANSWER",
     "ROLE_CLASSIFIER",
     "ROLE_METADATA_KEY",
     "ROUTER_METADATA_KEY",
     "SERVICE_TIER_METADATA_KEY",
     "CallRecord",
+    "Category",
+    "ClassifierScore",
+    "ClassifierSettings",
     "ConfigError",
     "CostBreakdown",
+    "DecisionSource",
     "GeminiCostCallbackHandler",
     "GeminiRouterError",
     "GeminiRouterWarning",
     "GroundingPrice",
+    "Lane",
     "LaneError",
     "ModelLifecycleWarning",
     "ModelPrice",
     "PriceCatalog",
     "Rates",
     "RetiredModelError",
+    "RouteDecision",
+    "RouteRequest",
+    "RouterConfig",
     "TierPrices",
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
     "UsageTotals",
     "__version__",
+    "decide",
     "default_catalog",
     "get_gemini_cost_callback",
     "image_sizes",
@@ -70,4 +97,5 @@ __all__ = [
     "normalize_model_id",
     "price_message",
     "price_usage",
+    "rule_decision",
 ]

@@ -1,0 +1,206 @@
+"""RouterConfig: every routing setting in one validated object.
+
+Build it in code, from a TOML file, or from ``LC_GEMINI_ROUTER_*`` environment
+variables. Invalid values raise pydantic's ``ValidationError`` naming the field.
+
+Example:
+    >>> from lc_gemini_router import RouterConfig
+    >>> config = RouterConfig(escalation_threshold=0.7, never_escalate={"translation"})
+    >>> config.escalation_threshold, config.lanes["pro"]
+    (0.7, 'gemini-3.1-pro-preview')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lc_gemini_router.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "CATEGORIES",
+    "LANES",
+    "Category",
+    "ClassifierSettings",
+    "Lane",
+    "RouterConfig",
+]
+
+Lane = Literal["lite", "pro", "pro_tools"]
+"""Where an answer goes: Flash-Lite, Pro, or Pro's custom-tools endpoint."""
+LANES: tuple[Lane, ...] = get_args(Lane)
+
+Category = Literal[
+    "translation",
+    "extraction",
+    "classification",
+    "summarization",
+    "chat",
+    "coding",
+    "reasoning",
+    "agentic",
+]
+"""Workload categories the classifier assigns (after seed 000's routing table)."""
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+
+ENV_PREFIX = "LC_GEMINI_ROUTER_"
+_ERROR_FALLBACKS: dict[Lane, Lane] = {"lite": "pro", "pro": "lite", "pro_tools": "pro"}
+
+
+class ClassifierSettings(BaseModel):
+    """How the Flash-Lite classifier is called."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Off: requests the rules leave open go to ``fallback_lane`` without a classifier call."""
+    model: str = "gemini-3.1-flash-lite"
+    deadline_seconds: float = Field(default=2.0, gt=0, le=60)
+    """A classifier slower than this is abandoned and the rules' fallback lane answers."""
+    max_input_chars: int = Field(default=4000, ge=200, le=100_000)
+    """Bound on the classifier's input (about 1,000 tokens by default), whatever the prompt."""
+    context_messages: int = Field(default=4, ge=0, le=50)
+    """Earlier messages shown beside the latest one, so "yes, do it" is judged with its plan."""
+    max_output_tokens: int = Field(default=64, ge=16, le=1024)
+    failure_threshold: int = Field(default=3, ge=1)
+    """Consecutive classifier failures that open the circuit breaker."""
+    cooldown_seconds: float = Field(default=30.0, ge=0)
+    """How long an open circuit skips the classifier."""
+    fallback_lane: Lane = "lite"
+    """Lane for requests the rules leave open when the classifier fails or is skipped."""
+
+
+class RouterConfig(BaseModel):
+    """Thresholds, rules and lanes of a :class:`~lc_gemini_router.GeminiRouter`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    escalation_threshold: float = Field(default=0.6, ge=0, le=1)
+    """Classifier difficulty at or above which a request goes to Pro."""
+    tool_heavy_min_tools: int = Field(default=3, ge=1)
+    """Bound tools from which a request counts as tool-heavy (-> pro_tools)."""
+    tool_heavy_min_rounds: int = Field(default=2, ge=1)
+    """Tool rounds in the current turn from which it counts as tool-heavy (-> pro_tools)."""
+    always_escalate: frozenset[Category] = frozenset()
+    """Categories sent to Pro whatever their difficulty."""
+    never_escalate: frozenset[Category] = frozenset()
+    """Categories kept on Flash-Lite whatever their difficulty."""
+    long_context_tokens: int = Field(default=200_000, ge=1)
+    """Estimated prompt size from which the long-context rule decides without the classifier."""
+    long_context_lane: Lane = "pro"
+    forced_tool_choice_lane: Lane | None = "lite"
+    """Lane for a call that forces a tool (structured output, a single forced step);
+    None lets the classifier decide."""
+    sticky_turns: bool = True
+    """Keep an agent turn on the lane that started it (one classifier call per turn);
+    the tool-rounds rule may still escalate it."""
+    lite_model: str = "gemini-3.1-flash-lite"
+    pro_model: str = "gemini-3.1-pro-preview"
+    pro_tools_model: str = "gemini-3.1-pro-preview-customtools"
+    classifier: ClassifierSettings = ClassifierSettings()
+    fallback_on_error: bool = True
+    """When a lane still fails after its retries, answer on its fallback lane."""
+    error_fallbacks: dict[Lane, Lane] = Field(default_factory=lambda: dict(_ERROR_FALLBACKS))
+    """Fallback lane of each lane."""
+
+    @model_validator(mode="after")
+    def _check(self) -> RouterConfig:
+        both = self.always_escalate & self.never_escalate
+        if both:
+            msg = f"categories both always and never escalated: {sorted(both)}"
+            raise ValueError(msg)
+        for lane, fallback in self.error_fallbacks.items():
+            if lane == fallback:
+                msg = f"error_fallbacks: lane {lane!r} cannot fall back to itself"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def lanes(self) -> dict[Lane, str]:
+        """Model ID of each lane."""
+        return {"lite": self.lite_model, "pro": self.pro_model, "pro_tools": self.pro_tools_model}
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> RouterConfig:
+        """A validated copy with some fields replaced (per-call settings).
+
+        Raises:
+            pydantic.ValidationError: an unknown field or an invalid value.
+        """
+        if not overrides:
+            return self
+        data = self.model_dump()
+        for key, value in overrides.items():
+            if key == "classifier" and isinstance(value, Mapping):
+                data["classifier"] = {**data["classifier"], **value}
+            else:
+                data[key] = value
+        return RouterConfig.model_validate(data)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, table: str | None = None) -> RouterConfig:
+        """Load from a TOML file; ``table`` picks a sub-table (``"tool.lc_gemini_router"``).
+
+        Raises:
+            ConfigError: the file is missing or is not valid TOML.
+            pydantic.ValidationError: a setting is unknown or invalid.
+        """
+        file = Path(path)
+        try:
+            data: Any = tomllib.loads(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            msg = f"cannot read router config {file}: {exc}"
+            raise ConfigError(msg) from exc
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"router config {file} is not valid TOML: {exc}"
+            raise ConfigError(msg) from exc
+        for part in (table or "").split("."):
+            if part:
+                data = data.get(part, {}) if isinstance(data, Mapping) else {}
+        return cls.model_validate(data)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, prefix: str = ENV_PREFIX
+    ) -> RouterConfig:
+        """Load from environment variables: ``LC_GEMINI_ROUTER_ESCALATION_THRESHOLD=0.7``.
+
+        Classifier settings use a double underscore
+        (``LC_GEMINI_ROUTER_CLASSIFIER__DEADLINE_SECONDS=1.5``); sets and mappings
+        are JSON (``LC_GEMINI_ROUTER_NEVER_ESCALATE='["translation"]'``).
+
+        Raises:
+            pydantic.ValidationError: a variable names an unknown setting or holds
+                an invalid value.
+        """
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        for name, raw in env.items():
+            if not name.startswith(prefix):
+                continue
+            key = name[len(prefix) :].lower()
+            value = _parse_env_value(raw)
+            if "__" in key:
+                group, sub = key.split("__", 1)
+                data.setdefault(group, {})[sub] = value
+            else:
+                data[key] = value
+        return cls.model_validate(data)
+
+
+def _parse_env_value(raw: str) -> Any:
+    """JSON when it parses (numbers, booleans, lists), else the plain string."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw

@@ -1,0 +1,263 @@
+"""The routing decision, as pure functions: request + config (+ classifier score) -> decision.
+
+Nothing here does I/O, so the whole policy can be tested and changed in isolation.
+:func:`decide` applies, in order:
+
+1. an explicit lane override (``source="override"``);
+2. tool rules: many tools bound, or several tool rounds in the current turn
+   (-> ``pro_tools``, ``source="rule"``);
+3. a sticky turn: later steps of an agent turn stay on the lane that started it
+   (``source="sticky"``), so a turn costs one classifier call and keeps one model;
+4. a very long prompt, or a forced tool choice (``source="rule"``);
+5. the classifier's score (``source="classifier"``): category lists first, then
+   multi-step tool use with tools bound (-> ``pro_tools``), then the difficulty
+   against ``escalation_threshold``;
+6. with no score (classifier failed, slow, disabled or its circuit open), the
+   classifier's fallback lane (``source="fallback"``).
+
+Example:
+    >>> from langchain_core.messages import HumanMessage
+    >>> from lc_gemini_router import ClassifierScore, RouteRequest, RouterConfig, decide
+    >>> request = RouteRequest(messages=(HumanMessage("Prove the four colour theorem"),))
+    >>> score = ClassifierScore(difficulty=0.9, needs_tools=False, category="reasoning")
+    >>> decision = decide(request, RouterConfig(), score)
+    >>> decision.lane, decision.model, decision.source
+    ('pro', 'gemini-3.1-pro-preview', 'classifier')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, ConfigDict, Field
+
+from lc_gemini_router.callbacks import ROUTER_METADATA_KEY
+from lc_gemini_router.config import LANES, Category, Lane, RouterConfig
+
+__all__ = [
+    "ClassifierScore",
+    "DecisionSource",
+    "RouteDecision",
+    "RouteRequest",
+    "decide",
+    "estimate_tokens",
+    "rule_decision",
+    "tool_rounds_in_turn",
+    "turn_lane",
+    "turn_messages",
+]
+
+DecisionSource = Literal["override", "rule", "sticky", "classifier", "fallback", "cache"]
+
+# About four characters per token for English text: close enough to pick a rule.
+_CHARS_PER_TOKEN = 4
+
+
+class ClassifierScore(BaseModel):
+    """What the classifier returns for one request (its structured-output schema)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    difficulty: float = Field(
+        ge=0,
+        le=1,
+        description="0 = trivial (greeting, lookup, translation), 1 = needs expert "
+        "multi-step reasoning, hard math, or non-trivial code",
+    )
+    needs_tools: bool = Field(
+        description="true only when answering needs several rounds of tool calls",
+    )
+    category: Category = Field(description="the kind of work requested")
+
+
+class RouteDecision(BaseModel):
+    """Where one request went and why. Read it from ``response_metadata`` or events."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lane: Lane
+    model: str
+    source: DecisionSource
+    reasons: tuple[str, ...] = ()
+    score: float | None = None
+    """The classifier's difficulty, when it was consulted."""
+    category: Category | None = None
+    needs_tools: bool | None = None
+    tools: int = 0
+    """Tools bound to the request."""
+    tool_rounds: int = 0
+    """Tool rounds already run in the current turn."""
+    fallback_from: Lane | None = None
+    """The lane that failed when this answer came from its fallback lane."""
+
+    def to_metadata(self) -> dict[str, Any]:
+        """A JSON-safe dict, as put into ``response_metadata`` and custom events."""
+        return self.model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """The parts of a chat-model call that routing looks at."""
+
+    messages: Sequence[BaseMessage]
+    tool_names: tuple[str, ...] = ()
+    tool_choice: str | None = None
+    """Normalised: None / ``"auto"`` / ``"none"`` / ``"any"`` / a tool name."""
+    lane_override: Lane | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Per-call config overrides already applied to the config (kept for the record)."""
+
+    @property
+    def forces_tool(self) -> bool:
+        return self.tool_choice not in (None, "auto", "none")
+
+
+def turn_messages(messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
+    """The current turn: the messages from the last human message on."""
+    for index in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[index], HumanMessage):
+            return messages[index:]
+    return messages
+
+
+def tool_rounds_in_turn(messages: Sequence[BaseMessage]) -> int:
+    """How many times the model has called tools since the last human message."""
+    return sum(
+        1 for m in turn_messages(messages) if isinstance(m, AIMessage) and bool(m.tool_calls)
+    )
+
+
+def turn_lane(messages: Sequence[BaseMessage]) -> Lane | None:
+    """The lane that answered the latest routed step of the current turn, if any."""
+    for message in reversed(turn_messages(messages)):
+        if isinstance(message, AIMessage):
+            meta = message.response_metadata.get(ROUTER_METADATA_KEY)
+            decision = meta.get("decision") if isinstance(meta, Mapping) else None
+            lane = decision.get("lane") if isinstance(decision, Mapping) else None
+            if lane in LANES:
+                return lane  # type: ignore[no-any-return]
+    return None
+
+
+def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
+    """A cheap prompt-size estimate (characters / 4) for the long-context rule."""
+    chars = 0
+    for message in messages:
+        content = message.content
+        if isinstance(content, str):
+            chars += len(content)
+        else:
+            for block in content:
+                if isinstance(block, str):
+                    chars += len(block)
+                elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
+                    chars += len(block["text"])
+    return chars // _CHARS_PER_TOKEN
+
+
+def _decision(
+    request: RouteRequest,
+    config: RouterConfig,
+    lane: Lane,
+    source: DecisionSource,
+    *reasons: str,
+    score: ClassifierScore | None = None,
+    rounds: int,
+) -> RouteDecision:
+    return RouteDecision(
+        lane=lane,
+        model=config.lanes[lane],
+        source=source,
+        reasons=reasons,
+        score=score.difficulty if score else None,
+        category=score.category if score else None,
+        needs_tools=score.needs_tools if score else None,
+        tools=len(request.tool_names),
+        tool_rounds=rounds,
+    )
+
+
+def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision | None:
+    """The decision the rules make on their own, or None when the classifier must score.
+
+    Never returns a ``"fallback"`` decision: a disabled or failing classifier is
+    handled by :func:`decide`.
+    """
+    rounds = tool_rounds_in_turn(request.messages)
+    tools = len(request.tool_names)
+
+    if request.lane_override is not None:
+        return _decision(
+            request, config, request.lane_override, "override", "lane set by caller", rounds=rounds
+        )
+    if tools >= config.tool_heavy_min_tools:
+        reason = f"{tools} tools bound (>= {config.tool_heavy_min_tools})"
+        return _decision(request, config, "pro_tools", "rule", reason, rounds=rounds)
+    if rounds >= config.tool_heavy_min_rounds:
+        reason = f"{rounds} tool rounds in this turn (>= {config.tool_heavy_min_rounds})"
+        return _decision(request, config, "pro_tools", "rule", reason, rounds=rounds)
+    if config.sticky_turns:
+        lane = turn_lane(request.messages)
+        if lane is not None:
+            reason = f"continues a turn started on {lane}"
+            return _decision(request, config, lane, "sticky", reason, rounds=rounds)
+    size = estimate_tokens(request.messages)
+    if size >= config.long_context_tokens:
+        reason = f"~{size:,} prompt tokens (>= {config.long_context_tokens:,})"
+        return _decision(request, config, config.long_context_lane, "rule", reason, rounds=rounds)
+    if request.forces_tool and config.forced_tool_choice_lane is not None:
+        reason = f"tool_choice forces a tool call ({request.tool_choice})"
+        lane = config.forced_tool_choice_lane
+        return _decision(request, config, lane, "rule", reason, rounds=rounds)
+    return None
+
+
+def decide(
+    request: RouteRequest,
+    config: RouterConfig,
+    score: ClassifierScore | None = None,
+    *,
+    classifier_error: str | None = None,
+) -> RouteDecision:
+    """Route one request.
+
+    Args:
+        request: messages, bound tools, tool choice and lane override of the call.
+        config: the effective configuration (per-call overrides applied).
+        score: the classifier's score; None when it was not called or failed.
+        classifier_error: why there is no score (``"timeout"``, ``"circuit open"``, ...).
+
+    Returns:
+        The decision, with the reasons that led to it.
+    """
+    ruled = rule_decision(request, config)
+    if ruled is not None:
+        return ruled
+    rounds = tool_rounds_in_turn(request.messages)
+    if score is None:
+        why = classifier_error or (
+            "classifier disabled" if not config.classifier.enabled else "no classifier score"
+        )
+        lane = config.classifier.fallback_lane
+        return _decision(request, config, lane, "fallback", why, rounds=rounds)
+
+    threshold = config.escalation_threshold
+    if score.category in config.never_escalate:
+        reason = f"category {score.category} never escalates"
+        return _decision(request, config, "lite", "classifier", reason, score=score, rounds=rounds)
+    if score.category in config.always_escalate:
+        reason = f"category {score.category} always escalates"
+        return _decision(request, config, "pro", "classifier", reason, score=score, rounds=rounds)
+    if score.needs_tools and request.tool_names:
+        reason = "multi-step tool use with tools bound"
+        return _decision(
+            request, config, "pro_tools", "classifier", reason, score=score, rounds=rounds
+        )
+    if score.difficulty >= threshold:
+        reason = f"difficulty {score.difficulty:.2f} >= threshold {threshold:.2f}"
+        return _decision(request, config, "pro", "classifier", reason, score=score, rounds=rounds)
+    reason = f"difficulty {score.difficulty:.2f} < threshold {threshold:.2f}"
+    return _decision(request, config, "lite", "classifier", reason, score=score, rounds=rounds)

@@ -1,0 +1,187 @@
+"""The pure routing decision: rules, classifier scores, fallbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from pydantic import ValidationError
+
+from lc_gemini_router import (
+    ClassifierScore,
+    RouteDecision,
+    RouterConfig,
+    RouteRequest,
+    decide,
+    rule_decision,
+)
+from lc_gemini_router.policy import estimate_tokens, tool_rounds_in_turn, turn_lane
+
+CONFIG = RouterConfig()
+
+
+def score(difficulty: float, category: str = "chat", *, tools: bool = False) -> ClassifierScore:
+    return ClassifierScore(difficulty=difficulty, needs_tools=tools, category=category)  # type: ignore[arg-type]
+
+
+def ask(text: str = "hello", **kwargs: Any) -> RouteRequest:
+    return RouteRequest(messages=(HumanMessage(text),), **kwargs)
+
+
+def routed_ai(lane: str, *, tool: bool = False) -> AIMessage:
+    calls = [{"name": "search", "args": {}, "id": f"c-{lane}", "type": "tool_call"}] if tool else []
+    return AIMessage(
+        content="",
+        tool_calls=calls,
+        response_metadata={"lc_gemini_router": {"decision": {"lane": lane}}},
+    )
+
+
+def tool_result() -> ToolMessage:
+    return ToolMessage("result", tool_call_id="c")
+
+
+@pytest.mark.parametrize(
+    ("difficulty", "lane"), [(0.0, "lite"), (0.59, "lite"), (0.6, "pro"), (1.0, "pro")]
+)
+def test_threshold_is_inclusive(difficulty: float, lane: str) -> None:
+    decision = decide(ask(), CONFIG, score(difficulty))
+    assert decision.lane == lane
+    assert decision.source == "classifier"
+    assert decision.score == difficulty
+    assert decision.model == CONFIG.lanes[lane]  # type: ignore[index]
+
+
+def test_needs_classifier_when_no_rule_applies() -> None:
+    assert rule_decision(ask(), CONFIG) is None
+
+
+def test_no_score_falls_back_with_reason() -> None:
+    decision = decide(ask(), CONFIG, classifier_error="timeout after 2.0s")
+    assert decision == RouteDecision(
+        lane="lite",
+        model="gemini-3.1-flash-lite",
+        source="fallback",
+        reasons=("timeout after 2.0s",),
+    )
+
+
+def test_fallback_lane_configurable_and_disabled_classifier() -> None:
+    config = RouterConfig(classifier={"enabled": False, "fallback_lane": "pro"})  # type: ignore[arg-type]
+    decision = decide(ask(), config)
+    assert (decision.lane, decision.source, decision.reasons) == (
+        "pro",
+        "fallback",
+        ("classifier disabled",),
+    )
+
+
+def test_override_wins_over_everything() -> None:
+    request = ask(tool_names=("a", "b", "c", "d"), lane_override="lite")
+    decision = decide(request, CONFIG, score(0.99))
+    assert (decision.lane, decision.source) == ("lite", "override")
+
+
+def test_many_tools_go_to_pro_tools_without_classifier() -> None:
+    request = ask(tool_names=("a", "b", "c"))
+    decision = rule_decision(request, CONFIG)
+    assert decision is not None
+    assert (decision.lane, decision.source, decision.tools) == ("pro_tools", "rule", 3)
+    assert decision.model == "gemini-3.1-pro-preview-customtools"
+    assert decision.reasons == ("3 tools bound (>= 3)",)
+    assert rule_decision(ask(tool_names=("a", "b")), CONFIG) is None
+
+
+def test_tool_rounds_in_turn_escalate_even_a_sticky_turn() -> None:
+    messages: list[BaseMessage] = [
+        HumanMessage("old question"),
+        routed_ai("lite", tool=True),
+        tool_result(),
+        routed_ai("lite", tool=True),
+        tool_result(),
+        AIMessage("old answer"),
+        HumanMessage("new question"),
+        routed_ai("lite", tool=True),
+        tool_result(),
+    ]
+    one_round = RouteRequest(messages=tuple(messages), tool_names=("search",))
+    assert tool_rounds_in_turn(one_round.messages) == 1  # earlier turns do not count
+    sticky = decide(one_round, CONFIG, score(0.0))
+    assert (sticky.lane, sticky.source) == ("lite", "sticky")
+    two = RouteRequest(
+        messages=(*messages, routed_ai("lite", tool=True), tool_result()), tool_names=("search",)
+    )
+    decision = decide(two, CONFIG)
+    assert (decision.lane, decision.source, decision.tool_rounds) == ("pro_tools", "rule", 2)
+
+
+def test_sticky_turn_can_be_switched_off() -> None:
+    messages = (HumanMessage("q"), routed_ai("pro", tool=True), tool_result())
+    config = RouterConfig(sticky_turns=False)
+    assert rule_decision(RouteRequest(messages=messages), config) is None
+    assert turn_lane(messages) == "pro"
+
+
+def test_turn_lane_ignores_unrouted_and_earlier_turn_messages() -> None:
+    assert turn_lane((routed_ai("pro"), HumanMessage("next"))) is None
+    assert turn_lane((HumanMessage("q"), AIMessage("plain"))) is None
+
+
+def test_long_context_rule() -> None:
+    config = RouterConfig(long_context_tokens=1000, long_context_lane="lite")
+    decision = rule_decision(ask("x" * 4000), config)
+    assert decision is not None
+    assert (decision.lane, decision.source) == ("lite", "rule")
+    assert rule_decision(ask("x" * 3996), config) is None
+
+
+def test_forced_tool_choice_rule() -> None:
+    request = ask(tool_names=("Extract",), tool_choice="Extract")
+    decision = rule_decision(request, CONFIG)
+    assert decision is not None and (decision.lane, decision.source) == ("lite", "rule")
+    assert rule_decision(ask(tool_names=("x",), tool_choice="auto"), CONFIG) is None
+    open_config = RouterConfig(forced_tool_choice_lane=None)
+    assert rule_decision(request, open_config) is None
+
+
+def test_category_lists() -> None:
+    config = RouterConfig(never_escalate={"translation"}, always_escalate={"coding"})  # type: ignore[arg-type]
+    assert decide(ask(), config, score(0.95, "translation")).lane == "lite"
+    assert decide(ask(), config, score(0.05, "coding")).lane == "pro"
+
+
+def test_needs_tools_goes_to_pro_tools_only_with_tools_bound() -> None:
+    assert decide(ask(tool_names=("a",)), CONFIG, score(0.1, tools=True)).lane == "pro_tools"
+    assert decide(ask(), CONFIG, score(0.1, tools=True)).lane == "lite"
+
+
+def test_estimate_tokens_counts_text_blocks() -> None:
+    messages = (
+        SystemMessage("abcd" * 10),
+        HumanMessage(content=[{"type": "text", "text": "abcd" * 5}, {"type": "image"}]),
+    )
+    assert estimate_tokens(messages) == 15
+
+
+def test_decision_metadata_is_json_safe() -> None:
+    decision = decide(ask(), CONFIG, score(0.7, "reasoning"))
+    assert decision.to_metadata() == {
+        "lane": "pro",
+        "model": "gemini-3.1-pro-preview",
+        "source": "classifier",
+        "reasons": ["difficulty 0.70 >= threshold 0.60"],
+        "score": 0.7,
+        "category": "reasoning",
+        "needs_tools": False,
+        "tools": 0,
+        "tool_rounds": 0,
+        "fallback_from": None,
+    }
+
+
+def test_score_schema_bounds() -> None:
+    with pytest.raises(ValidationError, match="difficulty"):
+        ClassifierScore(difficulty=1.5, needs_tools=False, category="chat")
+    with pytest.raises(ValidationError, match="category"):
+        ClassifierScore(difficulty=0.5, needs_tools=False, category="poetry")  # type: ignore[arg-type]
