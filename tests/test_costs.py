@@ -50,9 +50,7 @@ def test_thousand_flash_lite_requests_standard_and_batch() -> None:
 
 
 def test_pro_long_prompt_uses_higher_tier_for_every_token_type() -> None:
-    cost = price_usage(
-        "gemini-3.1-pro-preview", usage(250_000, 1_000, cached=60_000, thinking=400)
-    )
+    cost = price_usage("gemini-3.1-pro-preview", usage(250_000, 1_000, cached=60_000, thinking=400))
     assert cost == CostBreakdown(
         model="gemini-3.1-pro-preview",
         service_tier="standard",
@@ -150,7 +148,11 @@ def test_deprecated_flash_lite_preview_warns() -> None:
 
 
 def test_model_id_normalised() -> None:
-    for name in ("models/gemini-3.1-flash-lite", " Gemini-3.1-Flash-Lite", "gemini-3.1-flash-lite-001"):
+    for name in (
+        "models/gemini-3.1-flash-lite",
+        " Gemini-3.1-Flash-Lite",
+        "gemini-3.1-flash-lite-001",
+    ):
         cost = price_usage(name, usage(500, 100))
         assert cost is not None and cost.model == "gemini-3.1-flash-lite"
     alias = price_usage("nano-banana-2", usage(0, 1120), images=["1K"])

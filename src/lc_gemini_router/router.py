@@ -1,0 +1,902 @@
+"""GeminiRouter: a LangChain chat model that routes each call to Flash-Lite or Pro.
+
+Per call it (1) applies the free rules of :mod:`lc_gemini_router.policy`, (2) when
+they leave the call open, asks the Flash-Lite classifier for a score in a child
+run tagged ``nostream`` and marked with the classifier role, (3) calls the chosen
+lane's model *inline* (``_generate`` / ``_stream`` with the router's own run
+manager), so every token and every usage count appears once on the callback
+stream, and (4) puts the decision and the exact cost on the callback stream (custom
+events) and in the answer's ``response_metadata["lc_gemini_router"]``.
+
+Example:
+    >>> from langchain_core.output_parsers import StrOutputParser
+    >>> from langchain_core.prompts import ChatPromptTemplate
+    >>> from lc_gemini_router import GeminiRouter, RouterConfig, get_gemini_cost_callback
+    >>> router = GeminiRouter(config=RouterConfig(escalation_threshold=0.6))  # doctest: +SKIP
+    >>> chain = ChatPromptTemplate.from_template("{question}") | router | StrOutputParser()
+    >>> with get_gemini_cost_callback() as cb:  # doctest: +SKIP
+    ...     chain.invoke({"question": "Translate 'thank you' into Italian"})
+    'Grazie'
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any, Literal, cast
+
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    BaseCallbackHandler,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata, add_usage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig, RunnablePassthrough
+from langchain_core.runnables.config import ensure_config
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from lc_gemini_router.callbacks import (
+    CLASSIFIER_TAG,
+    ROLE_CLASSIFIER,
+    ROLE_METADATA_KEY,
+    ROUTER_METADATA_KEY,
+)
+from lc_gemini_router.classifier import Classifier, ClassifierOutcome
+from lc_gemini_router.config import LANES, RouterConfig
+from lc_gemini_router.costs import CostBreakdown, image_sizes, price_quietly
+from lc_gemini_router.errors import (
+    LaneError,
+    UnknownLaneError,
+    UnknownPriceWarning,
+    UnsupportedInputError,
+)
+from lc_gemini_router.policy import RouteDecision, RouteRequest, decide, rule_decision
+from lc_gemini_router.pricing import PriceCatalog, default_catalog, normalize_model_id
+from lc_gemini_router.signatures import strip_foreign_signatures
+
+__all__ = ["COST_EVENT", "DECISION_EVENT", "GeminiRouter"]
+
+DECISION_EVENT = "lc_gemini_router/decision"
+"""Custom event with the routing decision and the classifier call's tokens and cost."""
+COST_EVENT = "lc_gemini_router/cost"
+"""Custom event with the answer's tokens and exact cost, after it is complete."""
+
+_CONFIG_FIELDS = frozenset(RouterConfig.model_fields)
+_CONFIGURABLE_KEY = "lc_gemini_router"
+_ROUTER_KWARGS = _CONFIG_FIELDS | {"lane"}
+
+
+@dataclass(frozen=True)
+class _RunContext:
+    """What a router run needs inside ``_stream`` when LangChain passes no run manager."""
+
+    owner: int
+    run_id: uuid.UUID
+    handlers: list[BaseCallbackHandler]
+    tags: list[str]
+    metadata: dict[str, Any]
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+# BaseChatModel.stream()/astream() (and invoke() under a streaming handler) call
+# _stream without a run manager; the public-method overrides below publish the
+# run's identity here so the classifier is still a child of the router's run.
+_run_context: ContextVar[_RunContext | None] = ContextVar("lc_gemini_router_run", default=None)
+
+
+@dataclass
+class _StreamTally:
+    """Usage, model name and images gathered from a lane's chunks."""
+
+    usage: UsageMetadata | None = None
+    model_name: str | None = None
+    images: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Call:
+    """One call after its arguments are sorted into routing and lane arguments."""
+
+    request: RouteRequest
+    config: RouterConfig
+    lane_kwargs: dict[str, Any]
+
+
+def _money(cost: CostBreakdown | None) -> dict[str, Any] | None:
+    """Cost fields with LangSmith's names, as decimal strings (floats break merging)."""
+    if cost is None:
+        return None
+    return {
+        "input_cost": str(cost.input_cost + cost.cached_input_cost),
+        "output_cost": str(cost.output_cost + cost.image_output_cost),
+        "total_cost": str(cost.total),
+        "breakdown": cost.to_dict(),
+    }
+
+
+def _tool_name(tool: Mapping[str, Any]) -> list[str]:
+    function = tool.get("function")
+    if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+        return [function["name"]]
+    declarations = tool.get("function_declarations") or tool.get("functionDeclarations")
+    if isinstance(declarations, list):
+        return [d["name"] for d in declarations if isinstance(d, Mapping) and "name" in d]
+    return [str(key) for key in tool]  # a built-in such as {"google_search": {}}
+
+
+def _normalise_tool_choice(choice: Any) -> str | None:
+    if choice is None or choice is False:
+        return None
+    if choice is True or choice in ("any", "required"):
+        return "any"
+    if isinstance(choice, str):
+        return choice
+    if isinstance(choice, Mapping):
+        function = choice.get("function")
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            return str(function["name"])
+        if isinstance(choice.get("name"), str):
+            return str(choice["name"])
+    return "any"
+
+
+class GeminiRouter(BaseChatModel):
+    """A chat model that sends each call to Flash-Lite, Pro or Pro's custom-tools endpoint.
+
+    Lanes (``classifier``, ``lite``, ``pro``, ``pro_tools``) accept a model ID or a
+    ready chat model; lanes given as IDs are built as ``ChatGoogleGenerativeAI``
+    with the router's ``api_key``, ``base_url``, ``temperature``, ``max_tokens``,
+    ``timeout``, ``max_retries`` and ``stop``. Lanes are called inline, so their
+    own callbacks, cache and rate limiter are skipped: set those on the router.
+
+    Per call, ``lane="pro"`` forces a lane and any :class:`RouterConfig` field
+    (``escalation_threshold=0.8``) overrides the config, as keyword arguments, via
+    ``.bind(...)``, or in ``config={"configurable": {"lc_gemini_router": {...}}}``.
+
+    Example:
+        >>> from lc_gemini_router import GeminiRouter, RouterConfig
+        >>> router = GeminiRouter(config=RouterConfig(escalation_threshold=0.7), api_key="k")
+        >>> router.config.lanes["pro"]
+        'gemini-3.1-pro-preview'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    config: RouterConfig = Field(default_factory=RouterConfig)
+    classifier: str | BaseChatModel | None = None
+    """Classifier model: an ID or a chat model (default ``config.classifier.model``)."""
+    lite: str | BaseChatModel | None = None
+    pro: str | BaseChatModel | None = None
+    pro_tools: str | BaseChatModel | None = None
+    catalog: PriceCatalog | None = None
+    """Prices for the cost metadata; the packaged catalog by default."""
+    google_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    """Key for the lanes the router builds; None reads ``GOOGLE_API_KEY``."""
+    base_url: str | None = None
+    """API endpoint for the lanes the router builds (a proxy, or a local stand-in)."""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    stop: list[str] | None = None
+
+    _lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
+    _classifier: Classifier | None = PrivateAttr(default=None)
+    _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @model_validator(mode="after")
+    def _resolve_lanes(self) -> GeminiRouter:
+        # Lane IDs given directly (or read from ready models) become the config's
+        # lane IDs, so decisions and prices name the model that really answers.
+        updates: dict[str, Any] = {}
+        for lane in LANES:
+            value = getattr(self, lane)
+            model_id = self._model_id(value)
+            if model_id:
+                updates[f"{lane}_model"] = model_id
+        classifier_id = self._model_id(self.classifier)
+        if classifier_id:
+            updates["classifier"] = {"model": classifier_id}
+        if updates:
+            self.config = self.config.with_overrides(updates)
+        catalog = self.catalog or default_catalog()
+        models = {*self.config.lanes.values(), self.config.classifier.model}
+        for model_id in sorted(models):
+            # Raises RetiredModelError (naming the replacement) before any API call.
+            if catalog.ensure_servable(model_id) is None:
+                msg = f"model {model_id!r} is not in the price catalog: its costs will be None"
+                warnings.warn(msg, UnknownPriceWarning, stacklevel=2)
+        return self
+
+    @staticmethod
+    def _model_id(value: str | BaseChatModel | None) -> str | None:
+        if isinstance(value, str):
+            return normalize_model_id(value)
+        if isinstance(value, BaseChatModel):
+            name = getattr(value, "model", None) or getattr(value, "model_name", None)
+            return normalize_model_id(name) if isinstance(name, str) else None
+        return None
+
+    # -- LangChain plumbing ------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "gemini-router"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"config": self.config.model_dump(mode="json")}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "google_genai"
+        lane = kwargs.get("lane")
+        # The lane is chosen after the run starts; the answer reports the chosen
+        # model at run end (see _gateway_info), this is the default lane's.
+        model = kwargs.get("model") or (
+            self.config.lanes[lane] if lane in LANES else self.config.lite_model
+        )
+        params["ls_model_name"] = model
+        return params
+
+    def lane_model(self, lane: str) -> BaseChatModel:
+        """The chat model behind a lane, built on first use.
+
+        Raises:
+            UnknownLaneError: ``lane`` is not one of ``lite``, ``pro``, ``pro_tools``.
+        """
+        if lane not in LANES:
+            raise UnknownLaneError(lane, LANES)
+        model = self._lanes.get(lane)
+        if model is None:
+            with self._build_lock:
+                model = self._lanes.get(lane)
+                if model is None:
+                    value = getattr(self, lane)
+                    if isinstance(value, BaseChatModel):
+                        model = value
+                    else:
+                        model = self._build_google(self.config.lanes[lane])
+                    self._lanes[lane] = model
+        return model
+
+    @property
+    def classifier_runner(self) -> Classifier:
+        """The :class:`~lc_gemini_router.classifier.Classifier` (built on first use)."""
+        if self._classifier is None:
+            with self._build_lock:
+                if self._classifier is None:
+                    settings = self.config.classifier
+                    model = self.classifier
+                    if not isinstance(model, BaseChatModel):
+                        model = self._build_google(
+                            settings.model,
+                            temperature=0.0,
+                            max_tokens=settings.max_output_tokens,
+                            thinking_level="minimal",
+                            max_retries=1,
+                        )
+                    self._classifier = Classifier(model, settings)
+        return self._classifier
+
+    def _build_google(self, model_id: str, **overrides: Any) -> BaseChatModel:
+        from langchain_google_genai import ChatGoogleGenerativeAI
+
+        params: dict[str, Any] = {
+            "model": model_id,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "base_url": self.base_url,
+            "stop": self.stop,
+        }
+        if self.google_api_key is not None:
+            params["google_api_key"] = self.google_api_key
+        params.update(overrides)
+        return ChatGoogleGenerativeAI(**{k: v for k, v in params.items() if v is not None})
+
+    # -- tools and structured output ---------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | dict[str, Any] | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; every lane receives them in OpenAI function format.
+
+        Gemini built-in tools given as dicts (``{"google_search": {}}``) pass as-is.
+        """
+        formatted: list[dict[str, Any]] = []
+        for tool in tools:
+            try:
+                formatted.append(convert_to_openai_tool(tool))
+            except (ValueError, TypeError):
+                if not isinstance(tool, dict):
+                    raise
+                formatted.append(tool)
+        if tool_choice is not None and tool_choice is not False:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "json_schema",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Structured output through Gemini's JSON schema (default) or a forced tool call."""
+        if kwargs:
+            msg = f"unsupported arguments {sorted(kwargs)}"
+            raise ValueError(msg)
+        is_model = isinstance(schema, type) and issubclass(schema, BaseModel)
+        llm: Runnable[LanguageModelInput, AIMessage]
+        parser: Runnable[Any, Any]
+        if method in ("json_schema", "json_mode"):
+            if is_model:
+                model_cls = cast("type[BaseModel]", schema)
+                json_schema = model_cls.model_json_schema()
+                parser = PydanticOutputParser(pydantic_object=model_cls)
+            else:
+                json_schema = convert_to_json_schema(schema)
+                parser = JsonOutputParser()
+            llm = self.bind(
+                response_mime_type="application/json",
+                response_json_schema=json_schema,
+                ls_structured_output_format={
+                    "kwargs": {"method": method},
+                    "schema": convert_to_json_schema(schema),
+                },
+            )
+        elif method == "function_calling":
+            tool = convert_to_openai_tool(schema)
+            name = tool["function"]["name"]
+            if is_model:
+                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+            else:
+                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+            llm = self.bind_tools(
+                [schema],
+                tool_choice=name,
+                ls_structured_output_format={
+                    "kwargs": {"method": "function_calling"},
+                    "schema": tool,
+                },
+            )
+        else:
+            msg = f"unknown structured output method {method!r}"
+            raise ValueError(msg)
+        if include_raw:
+            with_parsed = RunnablePassthrough.assign(
+                parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+            ).with_fallbacks(
+                [RunnablePassthrough.assign(parsed=lambda _: None)],
+                exception_key="parsing_error",
+            )
+            return {"raw": llm} | with_parsed
+        return llm | parser
+
+    # -- public entry points: publish the run context ------------------------------------
+
+    def _enter(self, config: RunnableConfig | None) -> tuple[RunnableConfig, _RunContext]:
+        config = ensure_config(config)
+        run_id = config.get("run_id") or uuid.uuid4()
+        # One manager for the router run and its classifier child: a tracer created
+        # by configure() must be the same object for both, or the child is orphaned.
+        manager = CallbackManager.configure(
+            config.get("callbacks"),
+            None,
+            False,
+            config.get("tags"),
+            None,
+            config.get("metadata"),
+            None,
+        )
+        configurable = config.get("configurable") or {}
+        overrides = configurable.get(_CONFIGURABLE_KEY) or {}
+        if not isinstance(overrides, Mapping):
+            msg = f"configurable[{_CONFIGURABLE_KEY!r}] must be a mapping of router settings"
+            raise UnsupportedInputError(msg)
+        context = _RunContext(
+            owner=id(self),
+            run_id=run_id,
+            handlers=list(manager.inheritable_handlers),
+            tags=list(manager.inheritable_tags),
+            metadata=dict(manager.inheritable_metadata),
+            overrides=dict(overrides),
+        )
+        return cast("RunnableConfig", {**config, "callbacks": manager, "run_id": run_id}), context
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        config, context = self._enter(config)
+        token = _run_context.set(context)
+        try:
+            return super().invoke(input, config, stop=stop, **kwargs)
+        finally:
+            _run_context.reset(token)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        config, context = self._enter(config)
+        token = _run_context.set(context)
+        try:
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
+        finally:
+            _run_context.reset(token)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        config, context = self._enter(config)
+        chunks = super().stream(input, config, stop=stop, **kwargs)
+        # Routing happens before the first chunk: publish the context only for that
+        # step, so it never leaks into the caller's code between chunks.
+        token = _run_context.set(context)
+        try:
+            first = next(chunks, None)
+        finally:
+            _run_context.reset(token)
+        if first is None:
+            return
+        yield first
+        yield from chunks
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        config, context = self._enter(config)
+        chunks = super().astream(input, config, stop=stop, **kwargs)
+        token = _run_context.set(context)
+        try:
+            first = await anext(chunks, None)
+        finally:
+            _run_context.reset(token)
+        if first is None:
+            return
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    # -- routing ------------------------------------------------------------------------
+
+    def _context(self) -> _RunContext | None:
+        context = _run_context.get()
+        return context if context is not None and context.owner == id(self) else None
+
+    def _prepare(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> _Call:
+        if not messages:
+            msg = "GeminiRouter needs at least one message; got an empty list"
+            raise UnsupportedInputError(msg)
+        context = self._context()
+        overrides: dict[str, Any] = dict(context.overrides) if context else {}
+        lane_kwargs: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if key in _ROUTER_KWARGS:
+                overrides[key] = value
+            else:
+                lane_kwargs[key] = value
+        lane = overrides.pop("lane", None)
+        if lane is not None and lane not in LANES:
+            raise UnknownLaneError(str(lane), LANES)
+        config = self.config.with_overrides(overrides)
+        tools = lane_kwargs.get("tools") or []
+        names = tuple(n for t in tools if isinstance(t, Mapping) for n in _tool_name(t))
+        request = RouteRequest(
+            messages=tuple(messages),
+            tool_names=names,
+            tool_choice=_normalise_tool_choice(lane_kwargs.get("tool_choice")),
+            lane_override=lane,
+            overrides=overrides,
+        )
+        return _Call(request=request, config=config, lane_kwargs=lane_kwargs)
+
+    def _child_manager(
+        self, run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
+    ) -> tuple[uuid.UUID | None, list[BaseCallbackHandler], list[str], dict[str, Any]]:
+        if run_manager is not None:
+            parts = (
+                run_manager.run_id,
+                list(run_manager.inheritable_handlers),
+                list(run_manager.inheritable_tags),
+                dict(run_manager.inheritable_metadata),
+            )
+        else:
+            context = self._context()
+            if context is None:
+                return None, [], [], {}
+            parts = (context.run_id, context.handlers, context.tags, context.metadata)
+        run_id, handlers, tags, metadata = parts
+        # The router's LangSmith identity must not leak into the classifier's run.
+        metadata = {k: v for k, v in metadata.items() if not k.startswith("ls_")}
+        return run_id, list(handlers), list(tags), metadata
+
+    def _classifier_config(
+        self,
+        handlers: list[BaseCallbackHandler],
+        tags: list[str],
+        metadata: dict[str, Any],
+        run_id: uuid.UUID | None,
+        manager_cls: type[CallbackManager] | type[AsyncCallbackManager],
+    ) -> tuple[RunnableConfig, CallbackManager | AsyncCallbackManager]:
+        manager = manager_cls(
+            handlers=handlers,
+            inheritable_handlers=list(handlers),
+            parent_run_id=run_id,
+            tags=list(tags),
+            inheritable_tags=list(tags),
+            metadata=dict(metadata),
+            inheritable_metadata=dict(metadata),
+        )
+        config: RunnableConfig = {
+            "callbacks": manager,
+            # "nostream" keeps LangGraph's message stream free of classifier tokens.
+            "tags": ["nostream", CLASSIFIER_TAG],
+            "metadata": {ROLE_METADATA_KEY: ROLE_CLASSIFIER},
+            "run_name": "gemini_router_classifier",
+        }
+        return config, manager
+
+    def _decide(self, call: _Call, outcome: ClassifierOutcome | None) -> RouteDecision:
+        if outcome is None:
+            return decide(call.request, call.config)
+        return decide(call.request, call.config, outcome.score, classifier_error=outcome.error)
+
+    def _classifier_report(self, outcome: ClassifierOutcome | None) -> dict[str, Any] | None:
+        if outcome is None:
+            return None
+        report: dict[str, Any] = {"error": outcome.error, "input_chars": outcome.input_chars}
+        raw = outcome.raw
+        if raw is not None and raw.usage_metadata:
+            cost, _ = price_quietly(
+                raw.response_metadata.get("model_name") or self.config.classifier.model,
+                raw.usage_metadata,
+                catalog=self.catalog,
+            )
+            report.update(
+                model=raw.response_metadata.get("model_name"),
+                input_tokens=raw.usage_metadata.get("input_tokens", 0),
+                output_tokens=raw.usage_metadata.get("output_tokens", 0),
+                cost=str(cost.total) if cost else None,
+            )
+        return report
+
+    def _needs_classifier(self, call: _Call) -> bool:
+        return call.config.classifier.enabled and rule_decision(call.request, call.config) is None
+
+    def _lane_messages(self, call: _Call, decision: RouteDecision) -> list[BaseMessage]:
+        return strip_foreign_signatures(call.request.messages, decision.model)
+
+    def _fallback(self, decision: RouteDecision, call: _Call, error: Exception) -> RouteDecision:
+        """The decision to retry on, or raise LaneError when there is none."""
+        target = call.config.error_fallbacks.get(decision.lane)
+        if not call.config.fallback_on_error or target is None or decision.fallback_from:
+            raise LaneError(decision.lane, decision.model, error) from error
+        reason = f"lane {decision.lane} failed: {type(error).__name__}: {error}"
+        return decision.model_copy(
+            update={
+                "lane": target,
+                "model": call.config.lanes[target],
+                "source": "fallback",
+                "fallback_from": decision.lane,
+                "reasons": (*decision.reasons, reason),
+            }
+        )
+
+    @staticmethod
+    def _gateway_info(decision: RouteDecision) -> dict[str, Any]:
+        # LangChain's tracer promotes this to ls_model_name / ls_provider at run
+        # end: the way to report a model that is chosen after the run started.
+        return {"lc_gateway_metadata": {"model": decision.model, "provider": "google_genai"}}
+
+    @staticmethod
+    def _event_payload(decision: RouteDecision, report: dict[str, Any] | None) -> dict[str, Any]:
+        return {"decision": decision.to_metadata(), "classifier": report}
+
+    def _finish(
+        self,
+        decision: RouteDecision,
+        report: dict[str, Any] | None,
+        usage: UsageMetadata | None,
+        model_name: str | None,
+        images: list[str],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Price the answer: its ``response_metadata`` entry and the cost event payload."""
+        cost = None
+        if usage and model_name:
+            cost, _ = price_quietly(model_name, usage, catalog=self.catalog, images=images)
+        money = _money(cost)
+        payload = {
+            "decision": decision.to_metadata(),
+            "classifier": report,
+            "answer": {"model": model_name, "usage": dict(usage) if usage else None, "cost": money},
+        }
+        return {"cost": money}, payload
+
+    def _annotate(
+        self, result: ChatResult, decision: RouteDecision, report: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Put decision and cost on a complete answer; returns the cost event payload."""
+        generation = result.generations[0]
+        message = generation.message
+        usage = getattr(message, "usage_metadata", None)
+        model_name = message.response_metadata.get("model_name")
+        cost_meta, payload = self._finish(decision, report, usage, model_name, image_sizes(message))
+        message.response_metadata[ROUTER_METADATA_KEY] = {
+            "decision": decision.to_metadata(),
+            "classifier": report,
+            **cost_meta,
+        }
+        generation.generation_info = {
+            **(generation.generation_info or {}),
+            **self._gateway_info(decision),
+        }
+        return payload
+
+    def _decision_chunk(
+        self, decision: RouteDecision, report: dict[str, Any] | None
+    ) -> ChatGenerationChunk:
+        # The decision travels on the first chunk only: strings in chunk metadata
+        # are concatenated when chunks merge.
+        meta = {ROUTER_METADATA_KEY: {"decision": decision.to_metadata(), "classifier": report}}
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content="", response_metadata=meta),
+            generation_info=self._gateway_info(decision),
+        )
+
+    @staticmethod
+    def _cost_chunk(cost_meta: dict[str, Any]) -> ChatGenerationChunk:
+        meta = {ROUTER_METADATA_KEY: cost_meta}
+        return ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=meta))
+
+    @staticmethod
+    def _track(chunk: ChatGenerationChunk, tally: _StreamTally) -> None:
+        message = chunk.message
+        chunk_usage = getattr(message, "usage_metadata", None)
+        if chunk_usage:
+            tally.usage = add_usage(tally.usage, chunk_usage)
+        name = message.response_metadata.get("model_name")
+        if isinstance(name, str) and name:
+            tally.model_name = name
+        if not isinstance(message.content, str):
+            tally.images.extend(image_sizes(message))
+
+    def _stream_run_id(self, run_manager: Any) -> uuid.UUID | None:
+        if run_manager is not None:
+            return cast("uuid.UUID", run_manager.run_id)
+        context = self._context()
+        return context.run_id if context is not None else None
+
+    # -- sync -----------------------------------------------------------------------------
+
+    def _route(
+        self, call: _Call, run_manager: CallbackManagerForLLMRun | None
+    ) -> tuple[RouteDecision, dict[str, Any] | None, CallbackManager | None]:
+        run_id, handlers, tags, metadata = self._child_manager(run_manager)
+        config, manager = self._classifier_config(handlers, tags, metadata, run_id, CallbackManager)
+        outcome = None
+        if self._needs_classifier(call):
+            runner = self.classifier_runner
+            outcome = runner.score(call.request.messages, call.request.tool_names, config)
+        decision = self._decide(call, outcome)
+        report = self._classifier_report(outcome)
+        sync_manager = cast("CallbackManager", manager)
+        if run_id is not None:
+            sync_manager.on_custom_event(
+                DECISION_EVENT, self._event_payload(decision, report), run_id=run_id
+            )
+        return decision, report, sync_manager if run_id is not None else None
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, kwargs)
+        decision, report, events = self._route(call, run_manager)
+        run_id = self._stream_run_id(run_manager)
+        while True:
+            lane = self.lane_model(decision.lane)
+            lane_messages = self._lane_messages(call, decision)
+            try:
+                result = lane._generate(
+                    lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
+                )
+                break
+            except Exception as exc:
+                decision = self._fallback(decision, call, exc)
+                if events is not None and run_id is not None:
+                    payload = self._event_payload(decision, report)
+                    events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
+        payload = self._annotate(result, decision, report)
+        if events is not None and run_id is not None:
+            events.on_custom_event(COST_EVENT, payload, run_id=run_id)
+        return result
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call = self._prepare(messages, kwargs)
+        decision, report, events = self._route(call, run_manager)
+        run_id = self._stream_run_id(run_manager)
+        while True:
+            lane = self.lane_model(decision.lane)
+            chunks = lane._stream(
+                self._lane_messages(call, decision),
+                stop=stop,
+                run_manager=run_manager,
+                **call.lane_kwargs,
+            )
+            try:
+                # A lane that fails before its first chunk can still be replaced.
+                first = next(chunks, None)
+                break
+            except Exception as exc:
+                decision = self._fallback(decision, call, exc)
+                if events is not None and run_id is not None:
+                    payload = self._event_payload(decision, report)
+                    events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
+        yield self._decision_chunk(decision, report)
+        tally = _StreamTally()
+        try:
+            if first is not None:
+                self._track(first, tally)
+                yield first
+            for chunk in chunks:
+                self._track(chunk, tally)
+                yield chunk
+        except Exception as exc:
+            # Tokens already reached the caller: answering again elsewhere would
+            # show them twice. Fail with the lane named instead.
+            raise LaneError(decision.lane, decision.model, exc) from exc
+        cost_meta, payload = self._finish(
+            decision, report, tally.usage, tally.model_name, tally.images
+        )
+        if events is not None and run_id is not None:
+            events.on_custom_event(COST_EVENT, payload, run_id=run_id)
+        yield self._cost_chunk(cost_meta)
+
+    # -- async ----------------------------------------------------------------------------
+
+    async def _aroute(
+        self, call: _Call, run_manager: AsyncCallbackManagerForLLMRun | None
+    ) -> tuple[RouteDecision, dict[str, Any] | None, AsyncCallbackManager | None]:
+        run_id, handlers, tags, metadata = self._child_manager(run_manager)
+        config, manager = self._classifier_config(
+            handlers, tags, metadata, run_id, AsyncCallbackManager
+        )
+        outcome = None
+        if self._needs_classifier(call):
+            runner = self.classifier_runner
+            outcome = await runner.ascore(call.request.messages, call.request.tool_names, config)
+        decision = self._decide(call, outcome)
+        report = self._classifier_report(outcome)
+        if run_id is None:
+            return decision, report, None
+        async_manager = cast("AsyncCallbackManager", manager)
+        payload = self._event_payload(decision, report)
+        await async_manager.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
+        return decision, report, async_manager
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, kwargs)
+        decision, report, events = await self._aroute(call, run_manager)
+        run_id = self._stream_run_id(run_manager)
+        while True:
+            lane = self.lane_model(decision.lane)
+            lane_messages = self._lane_messages(call, decision)
+            try:
+                result = await lane._agenerate(
+                    lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
+                )
+                break
+            except Exception as exc:
+                decision = self._fallback(decision, call, exc)
+                if events is not None and run_id is not None:
+                    payload = self._event_payload(decision, report)
+                    await events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
+        payload = self._annotate(result, decision, report)
+        if events is not None and run_id is not None:
+            await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
+        return result
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._prepare(messages, kwargs)
+        decision, report, events = await self._aroute(call, run_manager)
+        run_id = self._stream_run_id(run_manager)
+        while True:
+            lane = self.lane_model(decision.lane)
+            chunks = lane._astream(
+                self._lane_messages(call, decision),
+                stop=stop,
+                run_manager=run_manager,
+                **call.lane_kwargs,
+            )
+            try:
+                first = await anext(chunks, None)
+                break
+            except Exception as exc:
+                decision = self._fallback(decision, call, exc)
+                if events is not None and run_id is not None:
+                    payload = self._event_payload(decision, report)
+                    await events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
+        yield self._decision_chunk(decision, report)
+        tally = _StreamTally()
+        try:
+            if first is not None:
+                self._track(first, tally)
+                yield first
+            async for chunk in chunks:
+                self._track(chunk, tally)
+                yield chunk
+        except Exception as exc:
+            raise LaneError(decision.lane, decision.model, exc) from exc
+        cost_meta, payload = self._finish(
+            decision, report, tally.usage, tally.model_name, tally.images
+        )
+        if events is not None and run_id is not None:
+            await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
+        yield self._cost_chunk(cost_meta)
