@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
 
 
 def make_usage(inp: int, out: int, *, cached: int = 0, thinking: int = 0) -> UsageMetadata:
@@ -95,3 +96,35 @@ class UsageFakeChatModel(BaseChatModel):
                 msg = "injected failure mid-stream"
                 raise RuntimeError(msg)
             yield ChatGenerationChunk(message=chunk)
+
+
+class FakeClassifierModel(UsageFakeChatModel):
+    """A classifier stand-in: ``with_structured_output`` returns a fixed score with usage.
+
+    ``scores`` maps a word found in the request to the score returned; ``default``
+    is used otherwise. Set ``fail`` to raise instead.
+    """
+
+    model_name: str = "gemini-3.1-flash-lite"
+    input_tokens: int = 120
+    output_tokens: int = 20
+    scores: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    default: dict[str, Any] = Field(
+        default_factory=lambda: {"difficulty": 0.1, "needs_tools": False, "category": "chat"}
+    )
+    calls: list[str] = Field(default_factory=list)
+
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> Any:
+        from langchain_core.runnables import RunnableLambda
+
+        def classify(messages: list[BaseMessage]) -> dict[str, Any]:
+            text = str(messages[-1].content)
+            self.calls.append(text)
+            raw = self.invoke(messages)
+            if self.fail:
+                msg = "classifier down"
+                raise RuntimeError(msg)
+            found = next((s for word, s in self.scores.items() if word in text), self.default)
+            return {"raw": raw, "parsed": schema(**found), "parsing_error": None}
+
+        return RunnableLambda(classify)

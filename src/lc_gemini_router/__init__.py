@@ -12,6 +12,13 @@ from lc_gemini_router.callbacks import (
     UsageTotals,
     get_gemini_cost_callback,
 )
+from lc_gemini_router.classifier import (
+    CLASSIFIER_INSTRUCTION,
+    CircuitBreaker,
+    Classifier,
+    ClassifierOutcome,
+    render_classifier_input,
+)
 from lc_gemini_router.config import (
     CATEGORIES,
     LANES,
@@ -50,12 +57,17 @@ from lc_gemini_router.pricing import (
     load_catalog,
     normalize_model_id,
 )
+from lc_gemini_router.router import COST_EVENT, DECISION_EVENT, GeminiRouter
+from lc_gemini_router.signatures import strip_foreign_signatures
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CATEGORIES",
+    "CLASSIFIER_INSTRUCTION",
     "CLASSIFIER_TAG",
+    "COST_EVENT",
+    "DECISION_EVENT",
     "LANES",
     "ROLE_ANSWER",
     "ROLE_CLASSIFIER",
@@ -64,12 +76,16 @@ __all__ = [
     "SERVICE_TIER_METADATA_KEY",
     "CallRecord",
     "Category",
+    "CircuitBreaker",
+    "Classifier",
+    "ClassifierOutcome",
     "ClassifierScore",
     "ClassifierSettings",
     "ConfigError",
     "CostBreakdown",
     "DecisionSource",
     "GeminiCostCallbackHandler",
+    "GeminiRouter",
     "GeminiRouterError",
     "GeminiRouterWarning",
     "GroundingPrice",
@@ -97,5 +113,7 @@ __all__ = [
     "normalize_model_id",
     "price_message",
     "price_usage",
+    "render_classifier_input",
     "rule_decision",
+    "strip_foreign_signatures",
 ]

@@ -50,6 +50,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, RunnablePassthrough
 from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
+from langchain_core.utils import secret_from_env
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
@@ -188,8 +189,11 @@ class GeminiRouter(BaseChatModel):
     pro_tools: str | BaseChatModel | None = None
     catalog: PriceCatalog | None = None
     """Prices for the cost metadata; the packaged catalog by default."""
-    google_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    """Key for the lanes the router builds; None reads ``GOOGLE_API_KEY``."""
+    google_api_key: SecretStr | None = Field(
+        alias="api_key",
+        default_factory=secret_from_env(["GOOGLE_API_KEY", "GEMINI_API_KEY"], default=None),
+    )
+    """Key for the lanes the router builds (default: ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``)."""
     base_url: str | None = None
     """API endpoint for the lanes the router builds (a proxy, or a local stand-in)."""
     temperature: float | None = None
@@ -217,14 +221,18 @@ class GeminiRouter(BaseChatModel):
             updates["classifier"] = {"model": classifier_id}
         if updates:
             self.config = self.config.with_overrides(updates)
+        return self
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Checked here, not in a validator, so the typed RetiredModelError (naming
+        # the replacement) reaches the caller instead of a pydantic ValidationError.
         catalog = self.catalog or default_catalog()
         models = {*self.config.lanes.values(), self.config.classifier.model}
         for model_id in sorted(models):
-            # Raises RetiredModelError (naming the replacement) before any API call.
             if catalog.ensure_servable(model_id) is None:
                 msg = f"model {model_id!r} is not in the price catalog: its costs will be None"
                 warnings.warn(msg, UnknownPriceWarning, stacklevel=2)
-        return self
 
     @staticmethod
     def _model_id(value: str | BaseChatModel | None) -> str | None:

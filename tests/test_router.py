@@ -1,0 +1,368 @@
+"""GeminiRouter on fake chat models: run structure, overrides, events, faults.
+
+The same behaviour through the real ChatGoogleGenerativeAI client and the loopback
+Gemini server is tested in test_router_live.py.
+"""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from pydantic import BaseModel, ValidationError
+
+from lc_gemini_router import (
+    CLASSIFIER_TAG,
+    COST_EVENT,
+    DECISION_EVENT,
+    GeminiRouter,
+    LaneError,
+    RetiredModelError,
+    RouterConfig,
+    UnknownLaneError,
+    UnknownPriceWarning,
+    UnsupportedInputError,
+    get_gemini_cost_callback,
+)
+from tests.fakes import FakeClassifierModel, UsageFakeChatModel
+
+HARD = {"difficulty": 0.9, "needs_tools": False, "category": "reasoning"}
+LITE_COST = Decimal("0.000275")  # 500 in / 100 out on Flash-Lite
+PRO_COST = Decimal("0.0022")  # the same on Pro
+CLASSIFIER_COST = Decimal("0.00006")  # 120 in / 20 out on Flash-Lite
+
+
+class Recorder(BaseCallbackHandler):
+    """Records what a user's handler sees."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any], UUID]] = []
+        self.starts: list[tuple[UUID, UUID | None, list[str]]] = []
+        self.tokens: list[str] = []
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self.events.append((name, data, run_id))
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.starts.append((run_id, parent_run_id, tags or []))
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens.append(token)
+
+    def router_run(self) -> UUID:
+        roots = [run for run, parent, _ in self.starts if parent is None]
+        assert len(roots) == 1
+        return roots[0]
+
+    def classifier_runs(self) -> list[tuple[UUID, UUID | None, list[str]]]:
+        return [s for s in self.starts if CLASSIFIER_TAG in s[2]]
+
+
+def make_router(**kwargs: Any) -> GeminiRouter:
+    params: dict[str, Any] = {
+        "classifier": FakeClassifierModel(scores={"prove": HARD}),
+        "lite": UsageFakeChatModel(text="lite says hi"),
+        "pro": UsageFakeChatModel(model_name="gemini-3.1-pro-preview", text="pro thinks hard"),
+        "pro_tools": UsageFakeChatModel(model_name="gemini-3.1-pro-preview-customtools"),
+    }
+    params.update(kwargs)
+    return GeminiRouter(**params)
+
+
+def decision_of(message: AIMessage) -> dict[str, Any]:
+    return message.response_metadata["lc_gemini_router"]["decision"]  # type: ignore[no-any-return]
+
+
+def test_easy_prompt_stays_on_lite_hard_goes_to_pro() -> None:
+    router = make_router()
+    easy = router.invoke("hello there")
+    hard = router.invoke("prove that sqrt(2) is irrational")
+    assert easy.content == "lite says hi"
+    assert decision_of(easy)["lane"] == "lite"
+    assert hard.content == "pro thinks hard"
+    assert decision_of(hard) | {"reasons": None} == {
+        "lane": "pro",
+        "model": "gemini-3.1-pro-preview",
+        "source": "classifier",
+        "reasons": None,
+        "score": 0.9,
+        "category": "reasoning",
+        "needs_tools": False,
+        "tools": 0,
+        "tool_rounds": 0,
+        "fallback_from": None,
+    }
+
+
+def test_answer_metadata_carries_cost_with_langsmith_names() -> None:
+    message = make_router().invoke("hello")
+    meta = message.response_metadata["lc_gemini_router"]
+    assert meta["cost"]["total_cost"] == str(LITE_COST)
+    assert meta["cost"]["input_cost"] == "0.000125"
+    assert meta["cost"]["output_cost"] == "0.00015"
+    assert meta["classifier"]["cost"] == str(CLASSIFIER_COST)
+    # The lane's model name is untouched: usage handlers key on it.
+    assert message.response_metadata["model_name"] == "gemini-3.1-flash-lite"
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_classifier_is_a_tagged_child_run_and_events_reach_handlers(mode: str) -> None:
+    router = make_router()
+    recorder = Recorder()
+    config: Any = {"callbacks": [recorder]}
+    if mode == "invoke":
+        router.invoke("prove it", config=config)
+    else:
+        # Top-level stream: LangChain calls _stream without a run manager.
+        list(router.stream("prove it", config=config))
+    router_run = recorder.router_run()
+    classifier_runs = recorder.classifier_runs()
+    assert len(classifier_runs) == 1
+    assert "nostream" in classifier_runs[0][2]
+    names = [name for name, _, run_id in recorder.events if run_id == router_run]
+    assert names == [DECISION_EVENT, COST_EVENT]
+    decision = recorder.events[0][1]["decision"]
+    assert (decision["lane"], decision["source"]) == ("pro", "classifier")
+    cost = recorder.events[1][1]["answer"]["cost"]
+    assert cost["total_cost"] == str(PRO_COST)
+
+
+async def test_async_paths_parent_the_classifier_too() -> None:
+    router = make_router()
+    recorder = Recorder()
+    await router.ainvoke("prove it", config={"callbacks": [recorder]})
+    async for _ in router.astream("prove it", config={"callbacks": [recorder]}):
+        pass
+    roots = [run for run, parent, _ in recorder.starts if parent is None]
+    assert len(roots) == 2
+    assert len(recorder.classifier_runs()) == 2
+    assert [name for name, _, _ in recorder.events] == [DECISION_EVENT, COST_EVENT] * 2
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream", "batch"])
+def test_usage_counted_once_by_every_handler(mode: str) -> None:
+    router = make_router()
+    usage = UsageMetadataCallbackHandler()
+    with get_gemini_cost_callback() as cb:
+        if mode == "invoke":
+            router.invoke("prove it", config={"callbacks": [usage]})
+        elif mode == "stream":
+            list(router.stream("prove it", config={"callbacks": [usage]}))
+        else:
+            router.batch(["prove it"], config={"callbacks": [usage]})
+    assert usage.usage_metadata["gemini-3.1-pro-preview"]["input_tokens"] == 500
+    assert usage.usage_metadata["gemini-3.1-flash-lite"]["input_tokens"] == 120
+    assert cb.calls == 2
+    assert cb.total_cost == PRO_COST + CLASSIFIER_COST
+    assert cb.by_role["classifier"].cost == CLASSIFIER_COST
+    assert cb.by_role["answer"].cost == PRO_COST
+
+
+def test_stream_shows_each_token_once_with_decision_first_and_cost_last() -> None:
+    router = make_router()
+    recorder = Recorder()
+    chunks = list(router.stream("prove it", config={"callbacks": [recorder]}))
+    text_tokens = [t for t in recorder.tokens if t]
+    assert text_tokens == ["pro ", "thinks ", "hard"]
+    assert "lc_gemini_router" in chunks[0].response_metadata
+    assert chunks[0].response_metadata["lc_gemini_router"]["decision"]["lane"] == "pro"
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged = merged + chunk
+    meta = merged.response_metadata["lc_gemini_router"]
+    assert meta["decision"]["lane"] == "pro"  # not "propro": it was on one chunk
+    assert meta["cost"]["total_cost"] == str(PRO_COST)
+    assert merged.response_metadata["model_name"] == "gemini-3.1-pro-preview"
+
+
+async def test_astream_events_v2_shows_decision_and_cost_events() -> None:
+    router = make_router()
+    names = [
+        event["name"]
+        async for event in router.astream_events("prove it", version="v2")
+        if event["event"] == "on_custom_event"
+    ]
+    assert names == [DECISION_EVENT, COST_EVENT]
+
+
+def test_per_call_overrides_kwargs_bind_and_configurable() -> None:
+    router = make_router()
+    assert decision_of(router.invoke("hello", lane="pro"))["source"] == "override"
+    # difficulty 0.1 escalates once the threshold drops below it
+    bound = router.bind(escalation_threshold=0.05)
+    assert decision_of(bound.invoke("hello"))["lane"] == "pro"
+    chain = ChatPromptTemplate.from_template("{q}") | router
+    configured = chain.invoke(
+        {"q": "hello"}, config={"configurable": {"lc_gemini_router": {"lane": "pro_tools"}}}
+    )
+    assert decision_of(configured)["lane"] == "pro_tools"
+
+
+def test_invalid_per_call_override_names_field_before_any_call() -> None:
+    classifier = FakeClassifierModel()
+    router = make_router(classifier=classifier)
+    with pytest.raises(ValidationError, match="escalation_threshold"):
+        router.invoke("hello", escalation_threshold=3)
+    with pytest.raises(UnknownLaneError, match="unknown lane 'ultra'"):
+        router.invoke("hello", lane="ultra")
+    with pytest.raises(UnsupportedInputError, match="at least one message"):
+        router.invoke([])
+    assert classifier.calls == []
+
+
+def test_lcel_chain_with_cost_callback() -> None:
+    chain = ChatPromptTemplate.from_template("{question}") | make_router() | StrOutputParser()
+    with get_gemini_cost_callback() as cb:
+        assert chain.invoke({"question": "hello"}) == "lite says hi"
+        assert chain.invoke({"question": "prove Fermat"}) == "pro thinks hard"
+    assert cb.total_cost == LITE_COST + PRO_COST + 2 * CLASSIFIER_COST
+    assert set(cb.by_model) == {"gemini-3.1-flash-lite", "gemini-3.1-pro-preview"}
+
+
+def test_classifier_failure_falls_back_to_rules_lane() -> None:
+    router = make_router(classifier=FakeClassifierModel(fail=True))
+    message = router.invoke("prove it")
+    decision = decision_of(message)
+    assert (decision["lane"], decision["source"]) == ("lite", "fallback")
+    assert decision["reasons"] == ["RuntimeError: injected failure"]
+
+
+def test_circuit_breaker_skips_classifier_after_repeated_failures() -> None:
+    classifier = FakeClassifierModel(fail=True)
+    router = make_router(
+        classifier=classifier, config=RouterConfig(classifier={"failure_threshold": 2})
+    )  # type: ignore[arg-type]
+    for _ in range(4):
+        router.invoke("hello")
+    assert len(classifier.calls) == 2  # two failures opened the circuit
+    decision = decision_of(router.invoke("hello"))
+    assert decision["reasons"] == ["classifier circuit open (cooling down)"]
+
+
+def test_lane_failure_answers_on_fallback_lane() -> None:
+    router = make_router(pro=UsageFakeChatModel(model_name="gemini-3.1-pro-preview", fail=True))
+    with get_gemini_cost_callback() as cb:
+        message = router.invoke("prove it")
+    decision = decision_of(message)
+    assert (decision["lane"], decision["source"], decision["fallback_from"]) == (
+        "lite",
+        "fallback",
+        "pro",
+    )
+    assert "lane pro failed: RuntimeError: injected failure" in decision["reasons"]
+    assert cb.total_cost == LITE_COST + CLASSIFIER_COST  # the failed call cost nothing
+
+
+def test_lane_failure_without_fallback_is_a_typed_error() -> None:
+    router = make_router(
+        pro=UsageFakeChatModel(model_name="gemini-3.1-pro-preview", fail=True),
+        config=RouterConfig(fallback_on_error=False),
+    )
+    with pytest.raises(LaneError, match="lane 'pro' \\(gemini-3.1-pro-preview\\) failed") as info:
+        router.invoke("prove it")
+    assert (info.value.lane, info.value.model) == ("pro", "gemini-3.1-pro-preview")
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_stream_failure_before_first_chunk_falls_back() -> None:
+    # fail=True makes the fake raise on its last chunk; a one-word reply fails first.
+    broken = UsageFakeChatModel(model_name="gemini-3.1-pro-preview", text="x", fail=True)
+    router = make_router(pro=broken)
+    chunks = list(router.stream("prove it"))
+    assert "".join(str(c.content) for c in chunks) == "lite says hi"
+    assert chunks[0].response_metadata["lc_gemini_router"]["decision"]["fallback_from"] == "pro"
+
+
+def test_stream_failure_after_tokens_raises_lane_error() -> None:
+    broken = UsageFakeChatModel(model_name="gemini-3.1-pro-preview", text="a b c", fail=True)
+    router = make_router(pro=broken)
+    with pytest.raises(LaneError, match="lane 'pro'"):
+        list(router.stream("prove it"))
+
+
+def test_retired_lane_model_is_rejected_at_construction() -> None:
+    with pytest.raises(RetiredModelError, match="use 'gemini-3.1-flash-image' instead"):
+        GeminiRouter(lite="gemini-3.1-flash-image-preview", api_key="k")
+    with pytest.raises(RetiredModelError):
+        GeminiRouter(config=RouterConfig(pro_model="gemini-3.1-flash-image-preview"), api_key="k")
+
+
+def test_unknown_lane_model_warns_that_costs_are_unknown() -> None:
+    with pytest.warns(UnknownPriceWarning, match="gemini-9-pro"):
+        router = GeminiRouter(pro="gemini-9-pro", api_key="k")
+    assert router.config.pro_model == "gemini-9-pro"
+
+
+def test_lanes_given_as_ids_or_models_set_the_config() -> None:
+    router = GeminiRouter(lite="models/gemini-3.5-flash", api_key="k")
+    assert router.config.lite_model == "gemini-3.5-flash"
+    model = router.lane_model("lite")
+    assert getattr(model, "model", None) in ("gemini-3.5-flash", "models/gemini-3.5-flash")
+    with pytest.raises(UnknownLaneError):
+        router.lane_model("turbo")
+
+
+def test_standard_params_reach_the_lanes_the_router_builds() -> None:
+    router = GeminiRouter(
+        api_key="k", temperature=0.2, max_tokens=77, timeout=9, max_retries=1, stop=["END"]
+    )
+    lane = router.lane_model("pro")
+    assert getattr(lane, "temperature", None) == 0.2
+    assert getattr(lane, "max_output_tokens", None) == 77
+    assert getattr(lane, "timeout", None) == 9
+    assert getattr(lane, "max_retries", None) == 1
+    assert getattr(lane, "stop", None) == ["END"]
+    classifier = router.classifier_runner.model
+    assert getattr(classifier, "temperature", None) == 0.0
+    assert getattr(classifier, "max_output_tokens", None) == 64
+    assert getattr(classifier, "thinking_level", None) == "minimal"
+
+
+def test_ls_params_report_google_genai() -> None:
+    router = make_router()
+    params = router._get_ls_params()
+    assert params["ls_provider"] == "google_genai"
+    assert params["ls_model_name"] == "gemini-3.1-flash-lite"
+    assert router._get_ls_params(lane="pro")["ls_model_name"] == "gemini-3.1-pro-preview"
+
+
+def test_bind_tools_counts_tools_for_the_rules() -> None:
+    def search(query: str) -> str:
+        """Search the web."""
+        return query
+
+    def fetch(url: str) -> str:
+        """Fetch a page."""
+        return url
+
+    class Lookup(BaseModel):
+        """Look a word up."""
+
+        word: str
+
+    bound = make_router().bind_tools([search, fetch, Lookup])
+    message = bound.invoke("hello")
+    decision = decision_of(message)
+    assert (decision["lane"], decision["source"], decision["tools"]) == ("pro_tools", "rule", 3)
+
+
+def test_no_warning_leaks_from_a_normal_call() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_router().invoke([HumanMessage("hello")])
