@@ -305,6 +305,24 @@ class GeminiRouter(BaseChatModel):
                     self._classifier = Classifier(model, settings)
         return self._classifier
 
+    async def aclose(self) -> None:
+        """Close the async HTTP clients of the models the router built itself.
+
+        Call it before the event loop that made async calls ends. Models you passed
+        in are yours to close.
+        """
+        built = [
+            m
+            for lane, m in self._lanes.items()
+            if not isinstance(getattr(self, lane), BaseChatModel)
+        ]
+        if self._classifier is not None and not isinstance(self.classifier, BaseChatModel):
+            built.append(self._classifier.model)
+        for model in {id(m): m for m in built}.values():
+            close = getattr(model, "aclose", None)
+            if close is not None:
+                await close()
+
     def _build_google(self, model_id: str, **overrides: Any) -> BaseChatModel:
         from langchain_google_genai import ChatGoogleGenerativeAI
 
