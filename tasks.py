@@ -45,7 +45,7 @@ def install(extras: str) -> None:
 def main(argv: list[str]) -> None:
     task, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if task == "demo":
-        install("")
+        install("cli")
         run(BIN / "lc-gemini-router", "demo", *rest)
     elif task == "test":
         install("test")
