@@ -68,7 +68,7 @@ class Backend:
 
     def __call__(self, request: SimRequest) -> SimReply:
         if is_classifier(request):
-            latest = request.last_user_text.split("latest user message:")[-1]
+            latest = request.last_user_text.split("latest user message:")[-1].lower()
             score = next((s for word, s in self.scores.items() if word in latest), EASY)
             prompt, output = self.classifier_tokens
             return SimReply(json=score, prompt_tokens=prompt, output_tokens=output)

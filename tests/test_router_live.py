@@ -366,3 +366,11 @@ def test_lane_failure_with_fallback_off_is_lane_error(sim: GeminiSimulator) -> N
     with get_gemini_cost_callback() as cb, pytest.raises(LaneError, match="lane 'pro'"):
         router.invoke("prove it")
     assert cb.calls == 1 and cb.by_role["classifier"].calls == 1  # nothing lost or doubled
+
+
+def test_close_releases_the_clients_the_router_built(sim: GeminiSimulator) -> None:
+    router = live_router(sim)
+    router.invoke("translate hi")
+    router.close()
+    with pytest.raises(LaneError):  # every lane's client is closed now
+        router.invoke("translate hi")

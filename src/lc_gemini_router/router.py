@@ -305,20 +305,30 @@ class GeminiRouter(BaseChatModel):
                     self._classifier = Classifier(model, settings)
         return self._classifier
 
-    async def aclose(self) -> None:
-        """Close the async HTTP clients of the models the router built itself.
-
-        Call it before the event loop that made async calls ends. Models you passed
-        in are yours to close.
-        """
+    def _built_models(self) -> list[BaseChatModel]:
+        """The models the router built itself (models passed in are the caller's)."""
         built = [
-            m
-            for lane, m in self._lanes.items()
+            model
+            for lane, model in self._lanes.items()
             if not isinstance(getattr(self, lane), BaseChatModel)
         ]
         if self._classifier is not None and not isinstance(self.classifier, BaseChatModel):
             built.append(self._classifier.model)
-        for model in {id(m): m for m in built}.values():
+        return list({id(m): m for m in built}.values())
+
+    def close(self) -> None:
+        """Close the HTTP clients of the models the router built itself."""
+        for model in self._built_models():
+            client = getattr(model, "client", None)
+            if client is not None and hasattr(client, "close"):
+                client.close()
+
+    async def aclose(self) -> None:
+        """Close the sync and async HTTP clients of the models the router built itself.
+
+        Call it before the event loop that made async calls ends.
+        """
+        for model in self._built_models():
             close = getattr(model, "aclose", None)
             if close is not None:
                 await close()
