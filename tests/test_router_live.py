@@ -368,9 +368,17 @@ def test_lane_failure_with_fallback_off_is_lane_error(sim: GeminiSimulator) -> N
     assert cb.calls == 1 and cb.by_role["classifier"].calls == 1  # nothing lost or doubled
 
 
-def test_close_releases_the_clients_the_router_built(sim: GeminiSimulator) -> None:
-    router = live_router(sim)
-    router.invoke("translate hi")
+def test_close_closes_only_the_clients_the_router_built(
+    sim: GeminiSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = ChatGoogleGenerativeAI(model=PRO, google_api_key="t", base_url=sim.base_url)
+    router = live_router(sim, pro=mine)
+    router.invoke("translate hi")  # builds the classifier and the lite lane
+    closed: list[str] = []
+    for name, model in [("lite", router.lane_model("lite")), ("pro", mine)]:
+        monkeypatch.setattr(model.client, "close", lambda name=name: closed.append(name))
+    monkeypatch.setattr(
+        router.classifier_runner.model.client, "close", lambda: closed.append("classifier")
+    )
     router.close()
-    with pytest.raises(LaneError):  # every lane's client is closed now
-        router.invoke("translate hi")
+    assert sorted(closed) == ["classifier", "lite"]  # the caller's Pro model is theirs
