@@ -49,7 +49,7 @@ def current_turn_rounds(request: SimRequest) -> int:
 
 @dataclass
 class Backend:
-    """Classifier: HARD when the latest message mentions "prove", else EASY.
+    """Classifier: HARD when the latest message mentions "riddle", else EASY.
 
     Lanes: ``(prompt, output, thinking)`` tokens per model; with tools bound they
     call the first tool until the turn has ``tool_rounds`` results, then answer.
@@ -64,7 +64,7 @@ class Backend:
         }
     )
     tool_rounds: int = 0
-    scores: dict[str, dict[str, Any]] = field(default_factory=lambda: {"prove": HARD})
+    scores: dict[str, dict[str, Any]] = field(default_factory=lambda: {"riddle": HARD})
 
     def __call__(self, request: SimRequest) -> SimReply:
         if is_classifier(request):

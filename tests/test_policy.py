@@ -25,7 +25,7 @@ def score(difficulty: float, category: str = "chat", *, tools: bool = False) -> 
     return ClassifierScore(difficulty=difficulty, needs_tools=tools, category=category)  # type: ignore[arg-type]
 
 
-def ask(text: str = "hello", **kwargs: Any) -> RouteRequest:
+def ask(text: str = "What is the capital of Peru?", **kwargs: Any) -> RouteRequest:
     return RouteRequest(messages=(HumanMessage(text),), **kwargs)
 
 

@@ -76,7 +76,7 @@ class Recorder(BaseCallbackHandler):
 
 def make_router(**kwargs: Any) -> GeminiRouter:
     params: dict[str, Any] = {
-        "classifier": FakeClassifierModel(scores={"prove": HARD}),
+        "classifier": FakeClassifierModel(scores={"riddle": HARD}),
         "lite": UsageFakeChatModel(text="lite says hi"),
         "pro": UsageFakeChatModel(model_name="gemini-3.1-pro-preview", text="pro thinks hard"),
         "pro_tools": UsageFakeChatModel(model_name="gemini-3.1-pro-preview-customtools"),
@@ -91,8 +91,8 @@ def decision_of(message: AIMessage) -> dict[str, Any]:
 
 def test_easy_prompt_stays_on_lite_hard_goes_to_pro() -> None:
     router = make_router()
-    easy = router.invoke("hello there")
-    hard = router.invoke("prove that sqrt(2) is irrational")
+    easy = router.invoke("what is the capital of Peru?")
+    hard = router.invoke("solve the riddle of the sphinx")
     assert easy.content == "lite says hi"
     assert decision_of(easy)["lane"] == "lite"
     assert hard.content == "pro thinks hard"
@@ -111,7 +111,7 @@ def test_easy_prompt_stays_on_lite_hard_goes_to_pro() -> None:
 
 
 def test_answer_metadata_carries_cost_with_langsmith_names() -> None:
-    message = make_router().invoke("hello")
+    message = make_router().invoke("capital of Peru?")
     meta = message.response_metadata["lc_gemini_router"]
     assert meta["cost"]["total_cost"] == str(LITE_COST)
     assert meta["cost"]["input_cost"] == "0.000125"
@@ -127,10 +127,10 @@ def test_classifier_is_a_tagged_child_run_and_events_reach_handlers(mode: str) -
     recorder = Recorder()
     config: Any = {"callbacks": [recorder]}
     if mode == "invoke":
-        router.invoke("prove it", config=config)
+        router.invoke("solve the riddle", config=config)
     else:
         # Top-level stream: LangChain calls _stream without a run manager.
-        list(router.stream("prove it", config=config))
+        list(router.stream("solve the riddle", config=config))
     router_run = recorder.router_run()
     classifier_runs = recorder.classifier_runs()
     assert len(classifier_runs) == 1
@@ -146,8 +146,8 @@ def test_classifier_is_a_tagged_child_run_and_events_reach_handlers(mode: str) -
 async def test_async_paths_parent_the_classifier_too() -> None:
     router = make_router()
     recorder = Recorder()
-    await router.ainvoke("prove it", config={"callbacks": [recorder]})
-    async for _ in router.astream("prove it", config={"callbacks": [recorder]}):
+    await router.ainvoke("solve the riddle", config={"callbacks": [recorder]})
+    async for _ in router.astream("solve the riddle", config={"callbacks": [recorder]}):
         pass
     roots = [run for run, parent, _ in recorder.starts if parent is None]
     assert len(roots) == 2
@@ -161,11 +161,11 @@ def test_usage_counted_once_by_every_handler(mode: str) -> None:
     usage = UsageMetadataCallbackHandler()
     with get_gemini_cost_callback() as cb:
         if mode == "invoke":
-            router.invoke("prove it", config={"callbacks": [usage]})
+            router.invoke("solve the riddle", config={"callbacks": [usage]})
         elif mode == "stream":
-            list(router.stream("prove it", config={"callbacks": [usage]}))
+            list(router.stream("solve the riddle", config={"callbacks": [usage]}))
         else:
-            router.batch(["prove it"], config={"callbacks": [usage]})
+            router.batch(["solve the riddle"], config={"callbacks": [usage]})
     assert usage.usage_metadata["gemini-3.1-pro-preview"]["input_tokens"] == 500
     assert usage.usage_metadata["gemini-3.1-flash-lite"]["input_tokens"] == 120
     assert cb.calls == 2
@@ -177,7 +177,7 @@ def test_usage_counted_once_by_every_handler(mode: str) -> None:
 def test_stream_shows_each_token_once_with_decision_first_and_cost_last() -> None:
     router = make_router()
     recorder = Recorder()
-    chunks = list(router.stream("prove it", config={"callbacks": [recorder]}))
+    chunks = list(router.stream("solve the riddle", config={"callbacks": [recorder]}))
     text_tokens = [t for t in recorder.tokens if t]
     assert text_tokens == ["pro ", "thinks ", "hard"]
     assert "lc_gemini_router" in chunks[0].response_metadata
@@ -195,7 +195,7 @@ async def test_astream_events_v2_shows_decision_and_cost_events() -> None:
     router = make_router()
     names = [
         event["name"]
-        async for event in router.astream_events("prove it", version="v2")
+        async for event in router.astream_events("solve the riddle", version="v2")
         if event["event"] == "on_custom_event"
     ]
     assert names == [DECISION_EVENT, COST_EVENT]
@@ -206,10 +206,11 @@ def test_per_call_overrides_kwargs_bind_and_configurable() -> None:
     assert decision_of(router.invoke("hello", lane="pro"))["source"] == "override"
     # difficulty 0.1 escalates once the threshold drops below it
     bound = router.bind(escalation_threshold=0.05)
-    assert decision_of(bound.invoke("hello"))["lane"] == "pro"
+    assert decision_of(bound.invoke("capital of Peru?"))["lane"] == "pro"
     chain = ChatPromptTemplate.from_template("{q}") | router
     configured = chain.invoke(
-        {"q": "hello"}, config={"configurable": {"lc_gemini_router": {"lane": "pro_tools"}}}
+        {"q": "capital of Peru?"},
+        config={"configurable": {"lc_gemini_router": {"lane": "pro_tools"}}},
     )
     assert decision_of(configured)["lane"] == "pro_tools"
 
@@ -229,15 +230,15 @@ def test_invalid_per_call_override_names_field_before_any_call() -> None:
 def test_lcel_chain_with_cost_callback() -> None:
     chain = ChatPromptTemplate.from_template("{question}") | make_router() | StrOutputParser()
     with get_gemini_cost_callback() as cb:
-        assert chain.invoke({"question": "hello"}) == "lite says hi"
-        assert chain.invoke({"question": "prove Fermat"}) == "pro thinks hard"
+        assert chain.invoke({"question": "capital of Peru?"}) == "lite says hi"
+        assert chain.invoke({"question": "solve this riddle"}) == "pro thinks hard"
     assert cb.total_cost == LITE_COST + PRO_COST + 2 * CLASSIFIER_COST
     assert set(cb.by_model) == {"gemini-3.1-flash-lite", "gemini-3.1-pro-preview"}
 
 
 def test_classifier_failure_falls_back_to_rules_lane() -> None:
     router = make_router(classifier=FakeClassifierModel(fail=True))
-    message = router.invoke("prove it")
+    message = router.invoke("solve the riddle")
     decision = decision_of(message)
     assert (decision["lane"], decision["source"]) == ("lite", "fallback")
     assert decision["reasons"] == ["RuntimeError: injected failure"]
@@ -249,16 +250,16 @@ def test_circuit_breaker_skips_classifier_after_repeated_failures() -> None:
         classifier=classifier, config=RouterConfig(classifier={"failure_threshold": 2})
     )  # type: ignore[arg-type]
     for _ in range(4):
-        router.invoke("hello")
+        router.invoke("capital of Peru?")
     assert len(classifier.calls) == 2  # two failures opened the circuit
-    decision = decision_of(router.invoke("hello"))
+    decision = decision_of(router.invoke("capital of Peru?"))
     assert decision["reasons"] == ["classifier circuit open (cooling down)"]
 
 
 def test_lane_failure_answers_on_fallback_lane() -> None:
     router = make_router(pro=UsageFakeChatModel(model_name="gemini-3.1-pro-preview", fail=True))
     with get_gemini_cost_callback() as cb:
-        message = router.invoke("prove it")
+        message = router.invoke("solve the riddle")
     decision = decision_of(message)
     assert (decision["lane"], decision["source"], decision["fallback_from"]) == (
         "lite",
@@ -275,7 +276,7 @@ def test_lane_failure_without_fallback_is_a_typed_error() -> None:
         config=RouterConfig(fallback_on_error=False),
     )
     with pytest.raises(LaneError, match="lane 'pro' \\(gemini-3.1-pro-preview\\) failed") as info:
-        router.invoke("prove it")
+        router.invoke("solve the riddle")
     assert (info.value.lane, info.value.model) == ("pro", "gemini-3.1-pro-preview")
     assert isinstance(info.value.__cause__, RuntimeError)
 
@@ -284,7 +285,7 @@ def test_stream_failure_before_first_chunk_falls_back() -> None:
     # fail=True makes the fake raise on its last chunk; a one-word reply fails first.
     broken = UsageFakeChatModel(model_name="gemini-3.1-pro-preview", text="x", fail=True)
     router = make_router(pro=broken)
-    chunks = list(router.stream("prove it"))
+    chunks = list(router.stream("solve the riddle"))
     assert "".join(str(c.content) for c in chunks) == "lite says hi"
     assert chunks[0].response_metadata["lc_gemini_router"]["decision"]["fallback_from"] == "pro"
 
@@ -293,7 +294,7 @@ def test_stream_failure_after_tokens_raises_lane_error() -> None:
     broken = UsageFakeChatModel(model_name="gemini-3.1-pro-preview", text="a b c", fail=True)
     router = make_router(pro=broken)
     with pytest.raises(LaneError, match="lane 'pro'"):
-        list(router.stream("prove it"))
+        list(router.stream("solve the riddle"))
 
 
 def test_retired_lane_model_is_rejected_at_construction() -> None:
@@ -357,7 +358,7 @@ def test_bind_tools_counts_tools_for_the_rules() -> None:
         word: str
 
     bound = make_router().bind_tools([search, fetch, Lookup])
-    message = bound.invoke("hello")
+    message = bound.invoke("capital of Peru?")
     decision = decision_of(message)
     assert (decision["lane"], decision["source"], decision["tools"]) == ("pro_tools", "rule", 3)
 

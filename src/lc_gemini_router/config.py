@@ -96,6 +96,11 @@ class RouterConfig(BaseModel):
     """Categories sent to Pro whatever their difficulty."""
     never_escalate: frozenset[Category] = frozenset()
     """Categories kept on Flash-Lite whatever their difficulty."""
+    text_rules: bool = True
+    """Decide obvious requests from their wording, without the classifier."""
+    rule_band: tuple[float, float] = (0.2, 0.8)
+    """Text-rule priors below the band stay on Flash-Lite, above it go to Pro; inside
+    it (and for any message no rule recognises) the classifier decides."""
     long_context_tokens: int = Field(default=200_000, ge=1)
     """Estimated prompt size from which the long-context rule decides without the classifier."""
     long_context_lane: Lane = "pro"
@@ -116,6 +121,10 @@ class RouterConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> RouterConfig:
+        low, high = self.rule_band
+        if not 0 <= low <= high <= 1:
+            msg = f"rule_band must satisfy 0 <= low <= high <= 1, got {self.rule_band}"
+            raise ValueError(msg)
         both = self.always_escalate & self.never_escalate
         if both:
             msg = f"categories both always and never escalated: {sorted(both)}"

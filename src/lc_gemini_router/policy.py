@@ -8,8 +8,10 @@ Nothing here does I/O, so the whole policy can be tested and changed in isolatio
    (-> ``pro_tools``, ``source="rule"``);
 3. a sticky turn: later steps of an agent turn stay on the lane that started it
    (``source="sticky"``), so a turn costs one classifier call and keeps one model;
-4. a very long prompt, or a forced tool choice (``source="rule"``);
-5. the classifier's score (``source="classifier"``): category lists first, then
+4. a very long prompt, a forced tool choice, or a text rule that recognises the
+   latest user message outside ``rule_band`` (``source="rule"``);
+5. the classifier's score (``source="classifier"``, or ``"cache"`` when an identical
+   request was scored before): category lists first, then
    multi-step tool use with tools bound (-> ``pro_tools``), then the difficulty
    against ``escalation_threshold``;
 6. with no score (classifier failed, slow, disabled or its circuit open), the
@@ -36,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lc_gemini_router.callbacks import ROUTER_METADATA_KEY
 from lc_gemini_router.config import LANES, Category, Lane, RouterConfig
+from lc_gemini_router.heuristics import text_prior
 
 __all__ = [
     "ClassifierScore",
@@ -44,6 +47,7 @@ __all__ = [
     "RouteRequest",
     "decide",
     "estimate_tokens",
+    "latest_user_text",
     "rule_decision",
     "tool_rounds_in_turn",
     "turn_lane",
@@ -83,7 +87,7 @@ class RouteDecision(BaseModel):
     source: DecisionSource
     reasons: tuple[str, ...] = ()
     score: float | None = None
-    """The classifier's difficulty, when it was consulted."""
+    """Difficulty: the classifier's, or the text rules' prior when a text rule decided."""
     category: Category | None = None
     needs_tools: bool | None = None
     tools: int = 0
@@ -140,6 +144,14 @@ def turn_lane(messages: Sequence[BaseMessage]) -> Lane | None:
             if lane in LANES:
                 return lane  # type: ignore[no-any-return]
     return None
+
+
+def latest_user_text(messages: Sequence[BaseMessage]) -> str:
+    """Text of the last human message ("" when there is none)."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message.text
+    return ""
 
 
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
@@ -212,7 +224,31 @@ def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision 
         reason = f"tool_choice forces a tool call ({request.tool_choice})"
         lane = config.forced_tool_choice_lane
         return _decision(request, config, lane, "rule", reason, rounds=rounds)
+    if config.text_rules:
+        return _text_rule(request, config, rounds)
     return None
+
+
+def _text_rule(request: RouteRequest, config: RouterConfig, rounds: int) -> RouteDecision | None:
+    prior = text_prior(latest_user_text(request.messages))
+    low, high = config.rule_band
+    if low <= prior.score <= high:
+        return None
+    lane: Lane = "lite" if prior.score < low else "pro"
+    if prior.category in config.always_escalate:
+        lane = "pro"
+    elif prior.category in config.never_escalate:
+        lane = "lite"
+    return RouteDecision(
+        lane=lane,
+        model=config.lanes[lane],
+        source="rule",
+        reasons=(f"text rule: {prior.reason}",),
+        score=prior.score,
+        category=prior.category,
+        tools=len(request.tool_names),
+        tool_rounds=rounds,
+    )
 
 
 def decide(

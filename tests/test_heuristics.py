@@ -1,0 +1,98 @@
+"""The free text rules and how the policy applies them."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from pydantic import ValidationError
+
+from lc_gemini_router import RouterConfig, RouteRequest, rule_decision
+from lc_gemini_router.heuristics import UNCERTAIN, text_prior
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Translate 'good night' into German", "translation"),
+        ("please translate this menu to Spanish: ...", "translation"),
+        ("Summarize the following article in three bullets: ...", "summarization"),
+        ("TL;DR this thread", "summarization"),
+        ("Extract the names and dates from this email: ...", "extraction"),
+        ("Classify the sentiment of these reviews: ...", "classification"),
+        ("Label each ticket with its topic", "classification"),
+        ("Convert this list into JSON: a, b, c", "extraction"),
+        ("Reformat the table below", "extraction"),
+        ("Thanks!", "chat"),
+        ("hello there", "chat"),
+        ("Good morning :)", "chat"),
+    ],
+)
+def test_cheap_lane_wording(text: str, category: str) -> None:
+    prior = text_prior(text)
+    assert prior.score < 0.2
+    assert prior.category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Prove that there are infinitely many primes",
+        "Derive the closed form of $$\\sum_{k=1}^n k^2$$",
+        "Compute \\int_0^1 x^2 dx",
+        "Find the bug:\n```python\n" + "x = 1\n" * 40 + "```",
+    ],
+)
+def test_hard_wording(text: str) -> None:
+    assert text_prior(text).score > 0.8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes, do it",  # a follow-up: judged with its context by the classifier
+        "ok",
+        "Thomas is very healthy, but he has to go to the hospital every day. Why?",
+        "When a number is divided by 10, the remainder is 4. What about twice it, by 4?",
+        "Given the following records of stock prices, extract the highest closing prices",
+        "Translate this function to Rust:\n```python\ndef f(x):\n    return x\n```",
+        "Hello, can you help me design a distributed lock?",
+        "",
+    ],
+)
+def test_uncertain_wording_goes_to_the_classifier(text: str) -> None:
+    assert text_prior(text).score == UNCERTAIN
+
+
+def request(text: str, *history: object) -> RouteRequest:
+    return RouteRequest(messages=(*history, HumanMessage(text)))  # type: ignore[arg-type]
+
+
+def test_policy_applies_text_rules_outside_the_band() -> None:
+    cheap = rule_decision(request("Translate 'hi' into French"), RouterConfig())
+    hard = rule_decision(request("Prove Fermat's little theorem"), RouterConfig())
+    assert cheap is not None and hard is not None
+    assert (cheap.lane, cheap.source, cheap.category) == ("lite", "rule", "translation")
+    assert cheap.reasons == ("text rule: asks for translation",)
+    assert (hard.lane, hard.source, hard.score) == ("pro", "rule", 0.9)
+    assert rule_decision(request("Why is the sky blue?"), RouterConfig()) is None
+
+
+def test_band_and_switch_are_configurable() -> None:
+    assert rule_decision(request("Thanks!"), RouterConfig(text_rules=False)) is None
+    wide = RouterConfig(rule_band=(0.0, 1.0))  # every prior is inside: classifier decides
+    assert rule_decision(request("Prove it"), wide) is None
+    with pytest.raises(ValidationError, match="rule_band"):
+        RouterConfig(rule_band=(0.9, 0.1))
+
+
+def test_category_lists_override_text_rules() -> None:
+    config = RouterConfig(always_escalate={"translation"}, never_escalate={"reasoning"})  # type: ignore[arg-type]
+    translated = rule_decision(request("Translate 'hi' into French"), config)
+    proved = rule_decision(request("Prove it"), config)
+    assert translated is not None and translated.lane == "pro"
+    assert proved is not None and proved.lane == "lite"
+
+
+def test_only_the_latest_user_message_is_read() -> None:
+    history = (HumanMessage("Translate 'hi' into French"), AIMessage("Salut"))
+    assert rule_decision(request("Now explain the etymology", *history), RouterConfig()) is None
