@@ -147,7 +147,7 @@ async def test_async_paths_parent_the_classifier_too() -> None:
     router = make_router()
     recorder = Recorder()
     await router.ainvoke("solve the riddle", config={"callbacks": [recorder]})
-    async for _ in router.astream("solve the riddle", config={"callbacks": [recorder]}):
+    async for _ in router.astream("solve another riddle", config={"callbacks": [recorder]}):
         pass
     roots = [run for run, parent, _ in recorder.starts if parent is None]
     assert len(roots) == 2

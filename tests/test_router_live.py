@@ -168,17 +168,21 @@ async def test_async_stream_and_astream_events(sim: GeminiSimulator, backend: Ba
     )
 
 
-async def test_batch_and_abatch_exact_totals(sim: GeminiSimulator, backend: Backend) -> None:
+async def test_batch_and_abatch_exact_totals_with_decision_cache(
+    sim: GeminiSimulator, backend: Backend
+) -> None:
     router = live_router(sim)
     prompts = ["capital of a", "riddle b", "capital of c", "riddle d"]
     with get_gemini_cost_callback() as cb:
         results = router.batch(prompts)
-        aresults = await router.abatch(prompts)
+        aresults = await router.abatch(prompts)  # the same requests again: cached scores
     await router.aclose()
     lanes = [decision(m)["lane"] for m in [*results, *aresults]]
     assert lanes == ["lite", "pro", "lite", "pro"] * 2
+    assert [decision(m)["source"] for m in aresults] == ["cache"] * 4
+    assert len([r for r in sim.requests if is_classifier(r)]) == 4
     per_round = 2 * backend.answer_cost(LITE) + 2 * backend.answer_cost(PRO)
-    assert cb.total_cost == 2 * per_round + 8 * backend.classifier_cost
+    assert cb.total_cost == 2 * per_round + 4 * backend.classifier_cost
 
 
 def test_agent_with_three_tools_runs_on_pro_tools(sim: GeminiSimulator, backend: Backend) -> None:

@@ -220,6 +220,7 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         self._totals = UsageTotals()
         self._by_model: dict[str, UsageTotals] = {}
         self._by_role: dict[str, UsageTotals] = {}
+        self._decisions: dict[str, int] = {}
         self._warned: set[str] = set()
         self._parent: GeminiCostCallbackHandler | None = None
         self._log_owned = False
@@ -291,6 +292,27 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         """Totals per role, ``"classifier"`` and ``"answer"`` among them (a snapshot)."""
         with self._lock:
             return dict(self._by_role)
+
+    @property
+    def decision_sources(self) -> dict[str, int]:
+        """Routed answers counted by decision source (``rule``, ``classifier``, ``cache``...)."""
+        with self._lock:
+            return dict(self._decisions)
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """Share of classifier scores served by the decision cache (None before any)."""
+        sources = self.decision_sources
+        looked_up = sources.get("cache", 0) + sources.get("classifier", 0)
+        return sources.get("cache", 0) / looked_up if looked_up else None
+
+    @property
+    def classifier_calls_avoided(self) -> float | None:
+        """Share of routed answers decided without a classifier call (None before any)."""
+        sources = self.decision_sources
+        total = sum(sources.values())
+        free = sum(sources.get(s, 0) for s in ("rule", "cache", "sticky", "override"))
+        return free / total if total else None
 
     def __repr__(self) -> str:
         t = self._totals
@@ -449,6 +471,9 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
                 record
             )
             self._by_role[record.role] = self._by_role.get(record.role, UsageTotals()).add(record)
+            source = record.decision.get("source") if record.decision else None
+            if isinstance(source, str):
+                self._decisions[source] = self._decisions.get(source, 0) + 1
             if self._log is not None:
                 self._log.write(record.to_json() + "\n")
                 self._log.flush()

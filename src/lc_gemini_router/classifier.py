@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
+import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -41,6 +44,7 @@ __all__ = [
     "CircuitBreaker",
     "Classifier",
     "ClassifierOutcome",
+    "ScoreCache",
     "render_classifier_input",
 ]
 
@@ -212,6 +216,55 @@ class CircuitBreaker:
                 self._opened_at = self._clock()
 
 
+class ScoreCache:
+    """A size-bounded LRU of classifier scores with a time to live.
+
+    Keys are SHA-256 digests of the normalised classifier input, so no prompt text is
+    kept. Scores, not decisions, are cached: a per-call threshold still applies to a
+    cached score. Thread-safe; nothing inside the lock awaits, so asyncio tasks can
+    share it too.
+    """
+
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[float, ClassifierScore]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(model: str, text: str) -> str:
+        """The cache key of one classifier input: whitespace and case do not matter."""
+        normalised = re.sub(r"\s+", " ", text).strip().lower()
+        return hashlib.sha256(f"{model}\x00{normalised}".encode()).hexdigest()
+
+    def get(self, key: str) -> ClassifierScore | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or self._clock() - item[0] > self.ttl:
+                if item is not None:
+                    del self._items[key]
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return item[1]
+
+    def put(self, key: str, score: ClassifierScore) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = (self._clock(), score)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 @dataclass(frozen=True)
 class ClassifierOutcome:
     """The result of one classification attempt."""
@@ -222,6 +275,8 @@ class ClassifierOutcome:
     raw: AIMessage | None = None
     """The classifier's reply, with its ``usage_metadata``."""
     input_chars: int = 0
+    cached: bool = False
+    """The score came from the cache: no classifier call was made."""
 
 
 _executor_lock = threading.Lock()
@@ -259,6 +314,9 @@ class Classifier:
         self.model = model
         self.settings = settings
         self.breaker = CircuitBreaker(settings.failure_threshold, settings.cooldown_seconds, clock)
+        self.cache = ScoreCache(settings.cache_size, settings.cache_ttl_seconds, clock)
+        model_id = getattr(model, "model", None) or getattr(model, "model_name", None)
+        self._model_id = str(model_id or type(model).__name__)
         self._structured: Runnable[Any, Any] = model.with_structured_output(
             ClassifierScore, method="json_schema", include_raw=True
         )
@@ -278,9 +336,12 @@ class Classifier:
         config: RunnableConfig,
     ) -> ClassifierOutcome:
         """Score synchronously, within the deadline."""
+        prompt = self.prompt(messages, tool_names)
+        key, hit = self._cached(prompt)
+        if hit is not None:
+            return hit
         if not self.breaker.allow():
             return ClassifierOutcome(None, "classifier circuit open (cooling down)")
-        prompt = self.prompt(messages, tool_names)
         context = contextvars.copy_context()
         future = _deadline_executor().submit(context.run, self._structured.invoke, prompt, config)
         try:
@@ -289,7 +350,7 @@ class Classifier:
             return self._failed(f"timeout after {self.settings.deadline_seconds}s", prompt)
         except Exception as exc:
             return self._failed(f"{type(exc).__name__}: {exc}", prompt)
-        return self._outcome(result, prompt)
+        return self._outcome(result, prompt, key)
 
     async def ascore(
         self,
@@ -298,9 +359,12 @@ class Classifier:
         config: RunnableConfig,
     ) -> ClassifierOutcome:
         """Score asynchronously, within the deadline."""
+        prompt = self.prompt(messages, tool_names)
+        key, hit = self._cached(prompt)
+        if hit is not None:
+            return hit
         if not self.breaker.allow():
             return ClassifierOutcome(None, "classifier circuit open (cooling down)")
-        prompt = self.prompt(messages, tool_names)
         task = asyncio.ensure_future(self._structured.ainvoke(prompt, config))
         # Keep a reference until it ends: a late classifier still reports its cost.
         self._background.add(task)
@@ -314,13 +378,22 @@ class Classifier:
             return self._failed(f"timeout after {self.settings.deadline_seconds}s", prompt)
         except Exception as exc:
             return self._failed(f"{type(exc).__name__}: {exc}", prompt)
-        return self._outcome(result, prompt)
+        return self._outcome(result, prompt, key)
+
+    def _cached(self, prompt: Sequence[BaseMessage]) -> tuple[str, ClassifierOutcome | None]:
+        if self.settings.cache_size <= 0:
+            return "", None
+        key = ScoreCache.key(self._model_id, str(prompt[-1].content))
+        score = self.cache.get(key)
+        if score is None:
+            return key, None
+        return key, ClassifierOutcome(score, input_chars=_chars(prompt), cached=True)
 
     def _failed(self, error: str, prompt: Sequence[BaseMessage]) -> ClassifierOutcome:
         self.breaker.record_failure()
         return ClassifierOutcome(None, error, input_chars=_chars(prompt))
 
-    def _outcome(self, result: Any, prompt: Sequence[BaseMessage]) -> ClassifierOutcome:
+    def _outcome(self, result: Any, prompt: Sequence[BaseMessage], key: str) -> ClassifierOutcome:
         raw = result.get("raw") if isinstance(result, Mapping) else None
         parsed = result.get("parsed") if isinstance(result, Mapping) else None
         raw_message = raw if isinstance(raw, AIMessage) else None
@@ -330,6 +403,8 @@ class Classifier:
             why = f"classifier output failed the schema: {error or 'no parsed score'}"
             return ClassifierOutcome(None, why, raw_message, _chars(prompt))
         self.breaker.record_success()
+        if key:
+            self.cache.put(key, parsed)
         return ClassifierOutcome(parsed, None, raw_message, _chars(prompt))
 
 

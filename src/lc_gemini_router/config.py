@@ -79,6 +79,10 @@ class ClassifierSettings(BaseModel):
     """How long an open circuit skips the classifier."""
     fallback_lane: Lane = "lite"
     """Lane for requests the rules leave open when the classifier fails or is skipped."""
+    cache_size: int = Field(default=4096, ge=0)
+    """Scores kept for identical requests (0 turns the cache off)."""
+    cache_ttl_seconds: float = Field(default=3600.0, gt=0)
+    """How long a cached score stays valid."""
 
 
 class RouterConfig(BaseModel):

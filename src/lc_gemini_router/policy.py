@@ -257,6 +257,7 @@ def decide(
     score: ClassifierScore | None = None,
     *,
     classifier_error: str | None = None,
+    cached: bool = False,
 ) -> RouteDecision:
     """Route one request.
 
@@ -265,6 +266,7 @@ def decide(
         config: the effective configuration (per-call overrides applied).
         score: the classifier's score; None when it was not called or failed.
         classifier_error: why there is no score (``"timeout"``, ``"circuit open"``, ...).
+        cached: the score came from the decision cache (``source="cache"``).
 
     Returns:
         The decision, with the reasons that led to it.
@@ -281,19 +283,18 @@ def decide(
         return _decision(request, config, lane, "fallback", why, rounds=rounds)
 
     threshold = config.escalation_threshold
+    source: DecisionSource = "cache" if cached else "classifier"
     if score.category in config.never_escalate:
         reason = f"category {score.category} never escalates"
-        return _decision(request, config, "lite", "classifier", reason, score=score, rounds=rounds)
+        return _decision(request, config, "lite", source, reason, score=score, rounds=rounds)
     if score.category in config.always_escalate:
         reason = f"category {score.category} always escalates"
-        return _decision(request, config, "pro", "classifier", reason, score=score, rounds=rounds)
+        return _decision(request, config, "pro", source, reason, score=score, rounds=rounds)
     if score.needs_tools and request.tool_names:
         reason = "multi-step tool use with tools bound"
-        return _decision(
-            request, config, "pro_tools", "classifier", reason, score=score, rounds=rounds
-        )
+        return _decision(request, config, "pro_tools", source, reason, score=score, rounds=rounds)
     if score.difficulty >= threshold:
         reason = f"difficulty {score.difficulty:.2f} >= threshold {threshold:.2f}"
-        return _decision(request, config, "pro", "classifier", reason, score=score, rounds=rounds)
+        return _decision(request, config, "pro", source, reason, score=score, rounds=rounds)
     reason = f"difficulty {score.difficulty:.2f} < threshold {threshold:.2f}"
-    return _decision(request, config, "lite", "classifier", reason, score=score, rounds=rounds)
+    return _decision(request, config, "lite", source, reason, score=score, rounds=rounds)

@@ -621,12 +621,22 @@ class GeminiRouter(BaseChatModel):
     def _decide(self, call: _Call, outcome: ClassifierOutcome | None) -> RouteDecision:
         if outcome is None:
             return decide(call.request, call.config)
-        return decide(call.request, call.config, outcome.score, classifier_error=outcome.error)
+        return decide(
+            call.request,
+            call.config,
+            outcome.score,
+            classifier_error=outcome.error,
+            cached=outcome.cached,
+        )
 
     def _classifier_report(self, outcome: ClassifierOutcome | None) -> dict[str, Any] | None:
         if outcome is None:
             return None
-        report: dict[str, Any] = {"error": outcome.error, "input_chars": outcome.input_chars}
+        report: dict[str, Any] = {
+            "error": outcome.error,
+            "input_chars": outcome.input_chars,
+            "cached": outcome.cached,
+        }
         raw = outcome.raw
         if raw is not None and raw.usage_metadata:
             cost, _ = price_quietly(
