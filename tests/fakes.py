@@ -128,3 +128,23 @@ class FakeClassifierModel(UsageFakeChatModel):
             return {"raw": raw, "parsed": schema(**found), "parsing_error": None}
 
         return RunnableLambda(classify)
+
+
+class BlockingStreamModel(UsageFakeChatModel):
+    """Async streams send one chunk (with the prompt's usage), then block until closed.
+
+    Stands for a slow lite answer that speculation must cancel.
+    """
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        import asyncio
+
+        usage = make_usage(self.input_tokens, 3)
+        yield ChatGenerationChunk(message=AIMessageChunk(content="one ", usage_metadata=usage))
+        await asyncio.Event().wait()  # never set: only cancellation ends this stream

@@ -52,8 +52,10 @@ __all__ = [
     "ROLE_ANSWER",
     "ROLE_CLASSIFIER",
     "ROLE_METADATA_KEY",
+    "ROLE_SPECULATIVE",
     "ROUTER_METADATA_KEY",
     "SERVICE_TIER_METADATA_KEY",
+    "WASTED_EVENT",
     "CallRecord",
     "GeminiCostCallbackHandler",
     "UsageTotals",
@@ -68,6 +70,10 @@ ROLE_CLASSIFIER = "classifier"
 ROLE_ANSWER = "answer"
 SERVICE_TIER_METADATA_KEY = "lc_gemini_router_service_tier"
 """Run metadata key to price a run at another service tier (``"flex"``, ``"priority"``)."""
+ROLE_SPECULATIVE = "speculative"
+"""Role of speculative lite work that was cancelled because the call escalated."""
+WASTED_EVENT = "lc_gemini_router/wasted"
+"""Custom event with the usage of cancelled speculative work; handlers count it."""
 ROUTER_METADATA_KEY = "lc_gemini_router"
 """``response_metadata`` key under which the router puts its decision and cost."""
 
@@ -385,7 +391,57 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         with self._lock:
             self._runs.pop(run_id, None)
 
+    def on_custom_event(
+        self,
+        name: str,
+        data: Any,
+        *,
+        run_id: UUID,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Cancelled speculative work is not a run of its own: the router reports
+        # its usage in an event, and it is priced here like any call.
+        if name != WASTED_EVENT or not isinstance(data, Mapping):
+            return
+        try:
+            record = self._wasted_record(data, run_id)
+        except Exception as exc:  # pricing must never break the user's run
+            self._warn_once(f"error:{type(exc).__name__}", f"could not price wasted work: {exc}")
+            return
+        self.add_record(record)
+
     # -- internals ------------------------------------------------------------------
+
+    def _wasted_record(self, data: Mapping[str, Any], run_id: UUID) -> CallRecord:
+        model = str(data.get("model") or "unknown")
+        usage: Mapping[str, Any] = data.get("usage") or {}
+        cost, problems = price_quietly(
+            model, usage, catalog=self.catalog, service_tier=self.service_tier
+        )
+        for category, text in problems:
+            self._warn_once(text, text, category)
+        reference = None
+        if self.reference_model and cost is not None:
+            reference, _ = price_quietly(
+                self.reference_model, usage, catalog=self.catalog, service_tier=self.service_tier
+            )
+        return CallRecord(
+            run_id=str(run_id),
+            parent_run_id=None,
+            model=cost.model if cost else model,
+            role=ROLE_SPECULATIVE,
+            service_tier=self.service_tier,
+            input_tokens=int(usage.get("input_tokens") or 0),
+            cached_tokens=int((usage.get("input_token_details") or {}).get("cache_read") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            reasoning_tokens=int((usage.get("output_token_details") or {}).get("reasoning") or 0),
+            images=0,
+            cost=cost,
+            reference_cost=reference,
+            decision={"wasted": True, "estimated": bool(data.get("estimated"))},
+        )
 
     def _start(self, run_id: UUID, tags: list[str] | None, metadata: dict[str, Any] | None) -> None:
         meta = metadata or {}

@@ -21,7 +21,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from lc_gemini_router.config import ClassifierSettings
 from lc_gemini_router.policy import ClassifierScore, tool_rounds_in_turn
+from lc_gemini_router.speculation import background_executor
 
 __all__ = [
     "CLASSIFIER_INSTRUCTION",
@@ -252,6 +252,12 @@ class ScoreCache:
             self.hits += 1
             return item[1]
 
+    def peek(self, key: str) -> bool:
+        """Whether a fresh score is cached (statistics untouched)."""
+        with self._lock:
+            item = self._items.get(key)
+            return item is not None and self._clock() - item[0] <= self.ttl
+
     def put(self, key: str, score: ClassifierScore) -> None:
         if self.size <= 0:
             return
@@ -277,22 +283,6 @@ class ClassifierOutcome:
     input_chars: int = 0
     cached: bool = False
     """The score came from the cache: no classifier call was made."""
-
-
-_executor_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
-
-
-def _deadline_executor() -> ThreadPoolExecutor:
-    # Sync calls run the classifier on this pool so that a deadline can be enforced
-    # whatever HTTP timeout a user-supplied classifier model has.
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(
-                max_workers=64, thread_name_prefix="lc-gemini-router-classifier"
-            )
-        return _executor
 
 
 class Classifier:
@@ -343,7 +333,7 @@ class Classifier:
         if not self.breaker.allow():
             return ClassifierOutcome(None, "classifier circuit open (cooling down)")
         context = contextvars.copy_context()
-        future = _deadline_executor().submit(context.run, self._structured.invoke, prompt, config)
+        future = background_executor().submit(context.run, self._structured.invoke, prompt, config)
         try:
             result = future.result(timeout=self.settings.deadline_seconds)
         except FutureTimeout:
@@ -379,6 +369,13 @@ class Classifier:
         except Exception as exc:
             return self._failed(f"{type(exc).__name__}: {exc}", prompt)
         return self._outcome(result, prompt, key)
+
+    def has_cached(self, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> bool:
+        """Whether this request's score is in the cache (a call would cost nothing)."""
+        if self.settings.cache_size <= 0:
+            return False
+        prompt = self.prompt(messages, tool_names)
+        return self.cache.peek(ScoreCache.key(self._model_id, str(prompt[-1].content)))
 
     def _cached(self, prompt: Sequence[BaseMessage]) -> tuple[str, ClassifierOutcome | None]:
         if self.settings.cache_size <= 0:

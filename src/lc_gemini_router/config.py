@@ -118,6 +118,9 @@ class RouterConfig(BaseModel):
     pro_model: str = "gemini-3.1-pro-preview"
     pro_tools_model: str = "gemini-3.1-pro-preview-customtools"
     classifier: ClassifierSettings = ClassifierSettings()
+    speculative: bool = False
+    """Start the lite answer while the classifier runs; cancel it if the call escalates
+    (the cancelled work is reported as wasted spend)."""
     fallback_on_error: bool = True
     """When a lane still fails after its retries, answer on its fallback lane."""
     error_fallbacks: dict[Lane, Lane] = Field(default_factory=lambda: dict(_ERROR_FALLBACKS))

@@ -39,6 +39,10 @@ from langchain_core.callbacks import (
 )
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.chat_models import (
+    agenerate_from_stream,
+    generate_from_stream,
+)
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
@@ -59,6 +63,7 @@ from lc_gemini_router.callbacks import (
     ROLE_CLASSIFIER,
     ROLE_METADATA_KEY,
     ROUTER_METADATA_KEY,
+    WASTED_EVENT,
 )
 from lc_gemini_router.classifier import Classifier, ClassifierOutcome
 from lc_gemini_router.config import LANES, RouterConfig
@@ -69,9 +74,16 @@ from lc_gemini_router.errors import (
     UnknownPriceWarning,
     UnsupportedInputError,
 )
-from lc_gemini_router.policy import RouteDecision, RouteRequest, decide, rule_decision
+from lc_gemini_router.policy import (
+    RouteDecision,
+    RouteRequest,
+    decide,
+    estimate_tokens,
+    rule_decision,
+)
 from lc_gemini_router.pricing import PriceCatalog, default_catalog, normalize_model_id
 from lc_gemini_router.signatures import strip_foreign_signatures
+from lc_gemini_router.speculation import AsyncStreamPump, StreamPump
 
 __all__ = ["COST_EVENT", "DECISION_EVENT", "GeminiRouter"]
 
@@ -758,6 +770,28 @@ class GeminiRouter(BaseChatModel):
         context = self._context()
         return context.run_id if context is not None else None
 
+    def _should_speculate(self, call: _Call) -> bool:
+        if not call.config.speculative or not self._needs_classifier(call):
+            return False
+        # A cached score decides at once: speculating would only waste a request.
+        runner = self.classifier_runner
+        return not runner.has_cached(call.request.messages, call.request.tool_names)
+
+    def _speculative_messages(self, call: _Call) -> list[BaseMessage]:
+        return strip_foreign_signatures(call.request.messages, call.config.lite_model)
+
+    def _waste_payload(self, call: _Call, pump: StreamPump | AsyncStreamPump) -> dict[str, Any]:
+        """What cancelled speculative work consumed: its chunks' usage, or an estimate."""
+        usage: dict[str, Any] | None = dict(pump.usage) if pump.usage else None
+        estimated = usage is None
+        if usage is None:
+            # Closed before its first chunk: the prompt was sent, nothing was reported.
+            prompt = estimate_tokens(call.request.messages)
+            usage = {"input_tokens": prompt, "output_tokens": 0, "total_tokens": prompt}
+        model = pump.model_name or call.config.lite_model
+        cost, _ = price_quietly(model, usage, catalog=self.catalog)
+        return {"model": model, "usage": usage, "estimated": estimated, "cost": _money(cost)}
+
     # -- sync -----------------------------------------------------------------------------
 
     def _route(
@@ -786,17 +820,23 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, kwargs)
+        pump = self._speculate(call, stop)
         decision, report, events = self._route(call, run_manager)
         run_id = self._stream_run_id(run_manager)
+        pump, wasted = self._settle(pump, decision)
         while True:
             lane = self.lane_model(decision.lane)
             lane_messages = self._lane_messages(call, decision)
             try:
-                result = lane._generate(
-                    lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
-                )
+                if pump is not None:
+                    result = generate_from_stream(iter(pump))
+                else:
+                    result = lane._generate(
+                        lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
+                    )
                 break
             except Exception as exc:
+                pump = None
                 decision = self._fallback(decision, call, exc)
                 if events is not None and run_id is not None:
                     payload = self._event_payload(decision, report)
@@ -804,7 +844,41 @@ class GeminiRouter(BaseChatModel):
         payload = self._annotate(result, decision, report)
         if events is not None and run_id is not None:
             events.on_custom_event(COST_EVENT, payload, run_id=run_id)
+        self._report_waste(call, wasted, events, run_id)
         return result
+
+    def _speculate(self, call: _Call, stop: list[str] | None) -> StreamPump | None:
+        if not self._should_speculate(call):
+            return None
+        lite = self.lane_model("lite")
+        lane_messages = self._speculative_messages(call)
+        # No run manager: speculative tokens must not reach the caller's stream.
+        return StreamPump(lambda: lite._stream(lane_messages, stop=stop, **call.lane_kwargs))
+
+    @staticmethod
+    def _settle(
+        pump: StreamPump | None, decision: RouteDecision
+    ) -> tuple[StreamPump | None, StreamPump | None]:
+        """(pump to answer from, pump whose work was wasted)."""
+        if pump is None:
+            return None, None
+        if decision.lane == "lite":
+            return pump, None
+        pump.cancel()
+        return None, pump
+
+    def _report_waste(
+        self,
+        call: _Call,
+        wasted: StreamPump | None,
+        events: CallbackManager | None,
+        run_id: uuid.UUID | None,
+    ) -> None:
+        if wasted is None or events is None or run_id is None:
+            return
+        # The escalated answer usually outlasts the lite stream; this rarely waits.
+        wasted.wait(timeout=30)
+        events.on_custom_event(WASTED_EVENT, self._waste_payload(call, wasted), run_id=run_id)
 
     def _stream(
         self,
@@ -814,16 +888,22 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, kwargs)
+        pump = self._speculate(call, stop)
         decision, report, events = self._route(call, run_manager)
         run_id = self._stream_run_id(run_manager)
+        pump, wasted = self._settle(pump, decision)
         while True:
             lane = self.lane_model(decision.lane)
-            chunks = lane._stream(
-                self._lane_messages(call, decision),
-                stop=stop,
-                run_manager=run_manager,
-                **call.lane_kwargs,
-            )
+            if pump is not None:
+                chunks: Iterator[ChatGenerationChunk] = iter(pump)
+                pump = None
+            else:
+                chunks = lane._stream(
+                    self._lane_messages(call, decision),
+                    stop=stop,
+                    run_manager=run_manager,
+                    **call.lane_kwargs,
+                )
             try:
                 # A lane that fails before its first chunk can still be replaced.
                 first = next(chunks, None)
@@ -851,6 +931,7 @@ class GeminiRouter(BaseChatModel):
         )
         if events is not None and run_id is not None:
             events.on_custom_event(COST_EVENT, payload, run_id=run_id)
+        self._report_waste(call, wasted, events, run_id)
         yield self._cost_chunk(cost_meta)
 
     # -- async ----------------------------------------------------------------------------
@@ -883,17 +964,23 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, kwargs)
+        pump = self._aspeculate(call, stop)
         decision, report, events = await self._aroute(call, run_manager)
         run_id = self._stream_run_id(run_manager)
+        pump = await self._asettle(call, pump, decision, events, run_id)
         while True:
             lane = self.lane_model(decision.lane)
             lane_messages = self._lane_messages(call, decision)
             try:
-                result = await lane._agenerate(
-                    lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
-                )
+                if pump is not None:
+                    result = await agenerate_from_stream(pump.__aiter__())
+                else:
+                    result = await lane._agenerate(
+                        lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
+                    )
                 break
             except Exception as exc:
+                pump = None
                 decision = self._fallback(decision, call, exc)
                 if events is not None and run_id is not None:
                     payload = self._event_payload(decision, report)
@@ -903,6 +990,30 @@ class GeminiRouter(BaseChatModel):
             await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
         return result
 
+    def _aspeculate(self, call: _Call, stop: list[str] | None) -> AsyncStreamPump | None:
+        if not self._should_speculate(call):
+            return None
+        lite = self.lane_model("lite")
+        lane_messages = self._speculative_messages(call)
+        return AsyncStreamPump(lambda: lite._astream(lane_messages, stop=stop, **call.lane_kwargs))
+
+    async def _asettle(
+        self,
+        call: _Call,
+        pump: AsyncStreamPump | None,
+        decision: RouteDecision,
+        events: AsyncCallbackManager | None,
+        run_id: uuid.UUID | None,
+    ) -> AsyncStreamPump | None:
+        """The pump to answer from; an escalated call's pump is cancelled and reported."""
+        if pump is None or decision.lane == "lite":
+            return pump
+        await pump.cancel()
+        if events is not None and run_id is not None:
+            payload = self._waste_payload(call, pump)
+            await events.on_custom_event(WASTED_EVENT, payload, run_id=run_id)
+        return None
+
     async def _astream(
         self,
         messages: list[BaseMessage],
@@ -911,16 +1022,22 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, kwargs)
+        pump = self._aspeculate(call, stop)
         decision, report, events = await self._aroute(call, run_manager)
         run_id = self._stream_run_id(run_manager)
+        pump = await self._asettle(call, pump, decision, events, run_id)
         while True:
             lane = self.lane_model(decision.lane)
-            chunks = lane._astream(
-                self._lane_messages(call, decision),
-                stop=stop,
-                run_manager=run_manager,
-                **call.lane_kwargs,
-            )
+            if pump is not None:
+                chunks: AsyncIterator[ChatGenerationChunk] = pump.__aiter__()
+                pump = None
+            else:
+                chunks = lane._astream(
+                    self._lane_messages(call, decision),
+                    stop=stop,
+                    run_manager=run_manager,
+                    **call.lane_kwargs,
+                )
             try:
                 first = await anext(chunks, None)
                 break

@@ -1,0 +1,161 @@
+"""Speculative start: run the lite lane while the classifier decides.
+
+With ``RouterConfig(speculative=True)``, a call that needs the classifier also starts
+the lite lane's stream at once, in the background, and buffers its chunks. If the
+decision is lite, the answer is already under way (a stream's first token is not
+delayed by the classifier); if it escalates, the speculative stream is closed and
+the tokens it consumed are reported as wasted spend.
+
+Both pumps read the lane's *stream*, even for ``invoke``: a stream can be closed
+mid-way, and the usage of the chunks received so far says what the cancelled work
+cost. A stream closed before its first chunk has reported no usage; its cost is
+then estimated from the prompt size and flagged as an estimate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from langchain_core.messages.ai import UsageMetadata, add_usage
+from langchain_core.outputs import ChatGenerationChunk
+
+__all__ = ["AsyncStreamPump", "StreamPump", "background_executor"]
+
+_executor_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+
+
+def background_executor() -> ThreadPoolExecutor:
+    """The shared pool for work the router runs beside a call (classifier, speculation)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lc-gemini-router")
+        return _executor
+
+
+class _End:
+    pass
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = _End()
+
+
+class _Tally:
+    """Usage and model name of the chunks a pump has received."""
+
+    def __init__(self) -> None:
+        self.usage: UsageMetadata | None = None
+        self.model_name: str | None = None
+        self.chunks = 0
+
+    def add(self, chunk: ChatGenerationChunk) -> None:
+        self.chunks += 1
+        usage = getattr(chunk.message, "usage_metadata", None)
+        if usage:
+            self.usage = add_usage(self.usage, usage)
+        name = chunk.message.response_metadata.get("model_name")
+        if isinstance(name, str) and name:
+            self.model_name = name
+
+
+class StreamPump(_Tally):
+    """Pulls a lane's chunks in a background thread into a queue.
+
+    Iterate it to receive the chunks (errors are re-raised in the consumer);
+    :meth:`cancel` closes the lane's stream at its next chunk.
+    """
+
+    def __init__(self, open_stream: Callable[[], Iterator[ChatGenerationChunk]]) -> None:
+        super().__init__()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._cancelled = threading.Event()
+        self._done = threading.Event()
+        context = contextvars.copy_context()
+        background_executor().submit(context.run, self._pump, open_stream)
+
+    def _pump(self, open_stream: Callable[[], Iterator[ChatGenerationChunk]]) -> None:
+        stream: Iterator[ChatGenerationChunk] | None = None
+        try:
+            stream = open_stream()
+            for chunk in stream:
+                self.add(chunk)
+                if self._cancelled.is_set():
+                    break
+                self._queue.put(chunk)
+            self._queue.put(_END)
+        except BaseException as exc:
+            self._queue.put(_Failure(exc))
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # closes the HTTP response of a cancelled stream
+            self._done.set()
+
+    def __iter__(self) -> Iterator[ChatGenerationChunk]:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _End):
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the lane's stream is closed; True when it is."""
+        return self._done.wait(timeout)
+
+
+class AsyncStreamPump(_Tally):
+    """Pulls a lane's chunks in an asyncio task into a queue; :meth:`cancel` stops it."""
+
+    def __init__(self, open_stream: Callable[[], AsyncIterator[ChatGenerationChunk]]) -> None:
+        super().__init__()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._task = asyncio.ensure_future(self._pump(open_stream))
+
+    async def _pump(self, open_stream: Callable[[], AsyncIterator[ChatGenerationChunk]]) -> None:
+        stream = open_stream()
+        try:
+            async for chunk in stream:
+                self.add(chunk)
+                self._queue.put_nowait(chunk)
+            self._queue.put_nowait(_END)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._queue.put_nowait(_Failure(exc))
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def __aiter__(self) -> AsyncIterator[ChatGenerationChunk]:
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _End):
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    async def cancel(self) -> None:
+        """Cancel the task (closing the lane's HTTP stream) and wait until it has stopped."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
