@@ -221,3 +221,27 @@ def test_json_lines_log_to_stream_and_file(tmp_path: Path) -> None:
 def test_handler_rejects_unknown_service_tier() -> None:
     with pytest.raises(ValueError, match="unknown service tier"):
         GeminiCostCallbackHandler(service_tier="turbo")  # type: ignore[arg-type]
+
+
+def test_nested_handlers_price_with_their_own_settings() -> None:
+    llm = UsageFakeChatModel()
+    free = default_catalog().with_prices(
+        "gemini-3.1-flash-lite", input="0", output="0", cached_input="0"
+    )
+    with get_gemini_cost_callback() as outer:
+        with get_gemini_cost_callback(catalog=free, reference_model=None) as inner:
+            llm.invoke("x")
+    assert inner.total_cost == 0 and inner.reference_cost == 0
+    assert outer.total_cost == LITE_500_100  # not the inner block's free catalog
+    assert outer.reference_cost == PRO_500_100  # nor its missing reference model
+
+
+def test_only_answers_have_a_reference_cost() -> None:
+    # An all-Pro setup would make the answer calls, never the classifier's.
+    llm = UsageFakeChatModel()
+    with get_gemini_cost_callback() as cb:
+        llm.invoke("x", config={"tags": [CLASSIFIER_TAG]})
+        llm.invoke("x")
+    assert cb.by_role["classifier"].reference_cost == 0
+    assert cb.by_role["answer"].reference_cost == PRO_500_100
+    assert cb.savings == PRO_500_100 - 2 * LITE_500_100

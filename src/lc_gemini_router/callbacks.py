@@ -228,7 +228,6 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         self._by_role: dict[str, UsageTotals] = {}
         self._decisions: dict[str, int] = {}
         self._warned: set[str] = set()
-        self._parent: GeminiCostCallbackHandler | None = None
         self._log_owned = False
         self._log: IO[str] | None
         if log is None or hasattr(log, "write"):
@@ -422,11 +421,6 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         )
         for category, text in problems:
             self._warn_once(text, text, category)
-        reference = None
-        if self.reference_model and cost is not None:
-            reference, _ = price_quietly(
-                self.reference_model, usage, catalog=self.catalog, service_tier=self.service_tier
-            )
         return CallRecord(
             run_id=str(run_id),
             parent_run_id=None,
@@ -439,7 +433,7 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
             reasoning_tokens=int((usage.get("output_token_details") or {}).get("reasoning") or 0),
             images=0,
             cost=cost,
-            reference_cost=reference,
+            reference_cost=None,  # an all-Pro setup would not have made this call
             decision={"wasted": True, "estimated": bool(data.get("estimated"))},
         )
 
@@ -489,7 +483,13 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
             )
             for category, text in problems:
                 self._warn_once(text, text, category)
-            if self.reference_model and cost is not None and not images:
+            # An all-Pro setup would make the answer calls only: no classifier.
+            if (
+                self.reference_model
+                and cost is not None
+                and not images
+                and info.role == ROLE_ANSWER
+            ):
                 reference, _ = price_quietly(
                     self.reference_model,
                     usage,
@@ -533,8 +533,6 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
             if self._log is not None:
                 self._log.write(record.to_json() + "\n")
                 self._log.flush()
-        if self._parent is not None:
-            self._parent.add_record(record)
 
     def _warn_once(
         self, key: str, message: str, category: type[Warning] = UnknownPriceWarning
@@ -549,10 +547,45 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
             warnings.warn(message, category, stacklevel=2)
 
 
-_active_handler: ContextVar[GeminiCostCallbackHandler | None] = ContextVar(
-    "lc_gemini_router_cost_callback", default=None
+class _ActiveHandlers(BaseCallbackHandler):
+    """Fans LangChain's callbacks out to every handler of the enclosing ``with`` blocks.
+
+    One configure hook serves any nesting depth, and each handler prices the calls
+    itself, with its own catalog, tier and reference model.
+    """
+
+    raise_error = False
+    run_inline = True
+
+    def __init__(self, handlers: tuple[GeminiCostCallbackHandler, ...]) -> None:
+        super().__init__()
+        self.handlers = handlers
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_chat_model_start(*args, **kwargs)
+
+    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_llm_start(*args, **kwargs)
+
+    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_llm_end(*args, **kwargs)
+
+    def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_llm_error(*args, **kwargs)
+
+    def on_custom_event(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_custom_event(*args, **kwargs)
+
+
+_active_handlers: ContextVar[_ActiveHandlers | None] = ContextVar(
+    "lc_gemini_router_cost_callbacks", default=None
 )
-register_configure_hook(_active_handler, inheritable=True)
+register_configure_hook(_active_handlers, inheritable=True)
 
 
 @contextmanager
@@ -566,8 +599,8 @@ def get_gemini_cost_callback(
     """Price every LangChain chat-model call made inside the ``with`` block.
 
     Arguments are those of :class:`GeminiCostCallbackHandler`. Blocks nest: an
-    outer handler also counts what inner blocks count. The handler is detached
-    when the block ends, even if it raises.
+    outer handler also counts what inner blocks count, each with its own settings.
+    The handler is detached when the block ends, even if it raises.
 
     Example:
         >>> from lc_gemini_router import get_gemini_cost_callback
@@ -579,10 +612,10 @@ def get_gemini_cost_callback(
     handler = GeminiCostCallbackHandler(
         catalog=catalog, reference_model=reference_model, service_tier=service_tier, log=log
     )
-    handler._parent = _active_handler.get()
-    token = _active_handler.set(handler)
+    outer = _active_handlers.get()
+    token = _active_handlers.set(_ActiveHandlers((*(outer.handlers if outer else ()), handler)))
     try:
         yield handler
     finally:
-        _active_handler.reset(token)
+        _active_handlers.reset(token)
         handler.close()
