@@ -52,7 +52,8 @@ def main(argv: list[str]) -> None:
         run(PYTHON, "-m", "pytest", *rest)
     elif task == "lint":
         install("test,dev")
-        paths = [p for p in ("src", "tests", "benchmarks", "tasks.py") if (ROOT / p).exists()]
+        candidates = ("src", "tests", "benchmarks", "notebooks", "tasks.py")
+        paths = [p for p in candidates if (ROOT / p).exists()]
         run(PYTHON, "-m", "ruff", "check", *paths)
         run(PYTHON, "-m", "ruff", "format", "--check", *paths)
         run(PYTHON, "-m", "mypy")

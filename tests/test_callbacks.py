@@ -228,9 +228,11 @@ def test_nested_handlers_price_with_their_own_settings() -> None:
     free = default_catalog().with_prices(
         "gemini-3.1-flash-lite", input="0", output="0", cached_input="0"
     )
-    with get_gemini_cost_callback() as outer:
-        with get_gemini_cost_callback(catalog=free, reference_model=None) as inner:
-            llm.invoke("x")
+    with (
+        get_gemini_cost_callback() as outer,
+        get_gemini_cost_callback(catalog=free, reference_model=None) as inner,
+    ):
+        llm.invoke("x")
     assert inner.total_cost == 0 and inner.reference_cost == 0
     assert outer.total_cost == LITE_500_100  # not the inner block's free catalog
     assert outer.reference_cost == PRO_500_100  # nor its missing reference model
