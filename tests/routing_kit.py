@@ -35,18 +35,6 @@ def is_classifier(request: SimRequest) -> bool:
     return schema is not None and "difficulty" in json.dumps(schema)
 
 
-def current_turn_rounds(request: SimRequest) -> int:
-    """Function responses sent since the last user text."""
-    rounds = 0
-    for content in reversed(request.contents):
-        parts = content.get("parts") or []
-        if any("functionResponse" in p for p in parts):
-            rounds += 1
-        elif content.get("role", "user") == "user" and any(p.get("text") for p in parts):
-            break
-    return rounds
-
-
 @dataclass
 class Backend:
     """Classifier: HARD when the latest message mentions "riddle", else EASY.
@@ -75,8 +63,8 @@ class Backend:
         prompt, output, thinking = self.lane_tokens[request.model]
         if request.response_schema is not None:  # structured output: schema-valid JSON
             return SimReply(prompt_tokens=prompt, output_tokens=output)
-        if request.has_tools and current_turn_rounds(request) < self.tool_rounds:
-            call = (request.tool_names[0], {"query": f"round {current_turn_rounds(request)}"})
+        if request.has_tools and request.tool_rounds < self.tool_rounds:
+            call = (request.tool_names[0], {"query": f"round {request.tool_rounds}"})
             return SimReply(
                 function_calls=[call],
                 prompt_tokens=prompt,

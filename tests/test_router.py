@@ -367,3 +367,25 @@ def test_no_warning_leaks_from_a_normal_call() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_router().invoke([HumanMessage("hello")])
+
+
+class Decision(BaseModel):
+    """Record a decision."""
+
+    choice: str
+
+
+def test_route_is_a_dry_run_with_the_same_decision() -> None:
+    classifier = FakeClassifierModel(scores={"riddle": HARD})
+    lite = UsageFakeChatModel()
+    router = make_router(classifier=classifier, lite=lite)
+    with get_gemini_cost_callback() as cb:
+        ruled = router.route("Translate 'hi' into French")
+        scored = router.route("solve the riddle", escalation_threshold=0.95)
+        fetch = {"type": "function", "function": {"name": "fetch", "parameters": {}}}
+        tools = router.route("capital of Peru?", tools=[{"google_search": {}}, fetch, Decision])
+    assert (ruled.lane, ruled.source) == ("lite", "rule")
+    assert (scored.lane, scored.source, scored.score) == ("lite", "classifier", 0.9)
+    assert (tools.lane, tools.tools) == ("pro_tools", 3)
+    assert cb.by_role == {"classifier": cb.by_role["classifier"]}  # no answer was made
+    assert cb.by_role["classifier"].calls == 1

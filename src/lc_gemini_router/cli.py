@@ -30,15 +30,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from lc_gemini_router.callbacks import (
-    CLASSIFIER_TAG,
     ROLE_ANSWER,
     ROLE_CLASSIFIER,
-    ROLE_METADATA_KEY,
     get_gemini_cost_callback,
 )
 from lc_gemini_router.config import RouterConfig
@@ -137,6 +135,15 @@ def _tool_names(count: int) -> tuple[str, ...]:
     return (*names, *(f"tool_{i}" for i in range(len(names) + 1, count + 1)))
 
 
+def _placeholder_tool(name: str) -> dict[str, Any]:
+    """A tool definition with only a name: routing counts and names tools, never runs them."""
+    parameters = {"type": "object", "properties": {}}
+    return {
+        "type": "function",
+        "function": {"name": name, "description": name, "parameters": parameters},
+    }
+
+
 def route_decision(
     router: GeminiRouter, prompt: str, tool_names: Sequence[str] = ()
 ) -> tuple[RouteDecision, Decimal]:
@@ -148,23 +155,8 @@ def route_decision(
     Returns:
         The decision and the exact cost of the classifier call ($0 without one).
     """
-    from langchain_core.messages import HumanMessage
-    from langchain_core.runnables import RunnableConfig
-
-    from lc_gemini_router.policy import RouteRequest, decide, rule_decision
-
-    request = RouteRequest(messages=(HumanMessage(prompt),), tool_names=tuple(tool_names))
-    config = router.config
     with get_gemini_cost_callback() as cb:
-        if config.classifier.enabled and rule_decision(request, config) is None:
-            # Marked as the router marks it, so the cost is counted as classifier spend.
-            run = RunnableConfig(
-                tags=[CLASSIFIER_TAG], metadata={ROLE_METADATA_KEY: ROLE_CLASSIFIER}
-            )
-            outcome = router.classifier_runner.score(request.messages, request.tool_names, run)
-            decision = decide(request, config, outcome.score, classifier_error=outcome.error)
-        else:
-            decision = decide(request, config)
+        decision = router.route(prompt, tools=[_placeholder_tool(n) for n in tool_names])
     return decision, cb.total_cost
 
 

@@ -298,18 +298,6 @@ def _classify(request: SimRequest) -> SimReply:
     )
 
 
-def _turn_rounds(request: SimRequest) -> int:
-    """Tool rounds answered since the last user text (function responses sent back)."""
-    rounds = 0
-    for content in reversed(request.contents):
-        parts = content.get("parts") or []
-        if any("functionResponse" in p for p in parts):
-            rounds += 1
-        elif content.get("role", "user") == "user" and any(p.get("text") for p in parts):
-            break
-    return rounds
-
-
 _PATH_IN_TEXT = re.compile(r"[\w./-]+\.(?:py|md|toml|txt|json|yaml|yml|cfg|ini|js|ts|rs|go)\b")
 
 
@@ -368,7 +356,7 @@ def _answer(request: SimRequest) -> SimReply:
         # Structured output: the simulator writes schema-valid JSON and counts it.
         thinking = _PRO_THINKING_EASY if tier == "pro" else 0
         return SimReply(prompt_tokens=prompt, thinking_tokens=thinking)
-    rounds = _turn_rounds(request)
+    rounds = request.tool_rounds
     if request.function_declarations and rounds < _TOOL_ROUNDS:
         return SimReply(
             function_calls=_tool_calls(request, rounds, user_text),

@@ -155,6 +155,21 @@ def _tool_name(tool: Mapping[str, Any]) -> list[str]:
     return [str(key) for key in tool]  # a built-in such as {"google_search": {}}
 
 
+def _format_tools(
+    tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+) -> list[dict[str, Any]]:
+    """Tools in OpenAI function format; Gemini built-ins (``{"google_search": {}}``) as-is."""
+    formatted: list[dict[str, Any]] = []
+    for tool in tools:
+        try:
+            formatted.append(convert_to_openai_tool(tool))
+        except (ValueError, TypeError):
+            if not isinstance(tool, dict):
+                raise
+            formatted.append(tool)
+    return formatted
+
+
 def _normalise_tool_choice(choice: Any) -> str | None:
     if choice is None or choice is False:
         return None
@@ -375,17 +390,49 @@ class GeminiRouter(BaseChatModel):
 
         Gemini built-in tools given as dicts (``{"google_search": {}}``) pass as-is.
         """
-        formatted: list[dict[str, Any]] = []
-        for tool in tools:
-            try:
-                formatted.append(convert_to_openai_tool(tool))
-            except (ValueError, TypeError):
-                if not isinstance(tool, dict):
-                    raise
-                formatted.append(tool)
         if tool_choice is not None and tool_choice is not False:
             kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=formatted, **kwargs)
+        return self.bind(tools=_format_tools(tools), **kwargs)
+
+    def route(
+        self,
+        input: LanguageModelInput,
+        *,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] = (),
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> RouteDecision:
+        """Where a request would go, without answering it.
+
+        Applies the rules and, when they leave the request open, calls the classifier
+        (a run marked and priced as classifier spend; its score is cached like any).
+        Keyword arguments are per-call settings, as for ``invoke``.
+
+        Example:
+            >>> from lc_gemini_router import GeminiRouter
+            >>> GeminiRouter(api_key="k").route("Translate 'hi' into French").lane
+            'lite'
+        """
+        messages = self._convert_input(input).to_messages()
+        if tools:
+            kwargs["tools"] = _format_tools(tools)
+        call = self._prepare(messages, kwargs)
+        if not self._needs_classifier(call):
+            return self._decide(call, None)
+        config = ensure_config(config)
+        manager = CallbackManager.configure(
+            config.get("callbacks"), None, False, config.get("tags"), None, config.get("metadata")
+        )
+        classifier_config, _ = self._classifier_config(
+            list(manager.handlers),
+            list(manager.tags),
+            dict(manager.metadata),
+            None,
+            CallbackManager,
+        )
+        runner = self.classifier_runner
+        outcome = runner.score(call.request.messages, call.request.tool_names, classifier_config)
+        return self._decide(call, outcome)
 
     def with_structured_output(
         self,

@@ -215,6 +215,18 @@ class SimRequest:
         ]
 
     @property
+    def tool_rounds(self) -> int:
+        """Tool rounds answered in the current turn: function responses since the last user text."""
+        rounds = 0
+        for content in reversed(self.contents):
+            parts = content.get("parts") or []
+            if any("functionResponse" in p for p in parts):
+                rounds += 1
+            elif content.get("role", "user") == "user" and any(p.get("text") for p in parts):
+                break
+        return rounds
+
+    @property
     def response_schema(self) -> dict[str, Any] | None:
         """``responseJsonSchema`` (or ``responseSchema``) of the request, if any."""
         config = self.body.get("generationConfig") or {}
