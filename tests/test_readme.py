@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,30 @@ def test_readme_snippets_run_against_the_simulator(
     log = (tmp_path / "costs.jsonl").read_text().splitlines()
     assert len(log) == 1 and json.loads(log[0])["model"] == "gemini-3.1-flash-lite"
     assert "0.000275" in capsys.readouterr().out
+
+
+def cli_lines() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("lc-gemini-router ")]
+
+
+def test_readme_cli_examples_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lc_gemini_router.cli import main
+
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    lines = cli_lines()
+    assert len(lines) == 6
+    for line in lines:
+        assert main(shlex.split(line)[1:]) == 0, line
+    out = capsys.readouterr().out
+    assert "SIMULATED" in out
+    assert "$0.802" in out  # the long-prompt Pro example, priced at the > 200k rates
+    assert "$0.0336" in out  # one 1K image in batch
 
 
 def _render(value: Any) -> str:
