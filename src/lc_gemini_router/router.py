@@ -44,7 +44,6 @@ from langchain_core.language_models.chat_models import (
     generate_from_stream,
 )
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
@@ -62,12 +61,10 @@ from lc_gemini_router.callbacks import (
     CLASSIFIER_TAG,
     ROLE_CLASSIFIER,
     ROLE_METADATA_KEY,
-    ROUTER_METADATA_KEY,
     WASTED_EVENT,
 )
 from lc_gemini_router.classifier import Classifier, ClassifierOutcome
 from lc_gemini_router.config import LANES, RouterConfig
-from lc_gemini_router.costs import CostBreakdown, image_sizes, price_quietly
 from lc_gemini_router.errors import (
     LaneError,
     UnknownLaneError,
@@ -78,10 +75,19 @@ from lc_gemini_router.policy import (
     RouteDecision,
     RouteRequest,
     decide,
-    estimate_tokens,
     rule_decision,
 )
 from lc_gemini_router.pricing import PriceCatalog, default_catalog, normalize_model_id
+from lc_gemini_router.reporting import (
+    StreamTally,
+    annotate,
+    answer_report,
+    classifier_report,
+    cost_chunk,
+    decision_chunk,
+    decision_payload,
+    waste_payload,
+)
 from lc_gemini_router.signatures import strip_foreign_signatures
 from lc_gemini_router.speculation import AsyncStreamPump, StreamPump
 
@@ -116,33 +122,12 @@ _run_context: ContextVar[_RunContext | None] = ContextVar("lc_gemini_router_run"
 
 
 @dataclass
-class _StreamTally:
-    """Usage, model name and images gathered from a lane's chunks."""
-
-    usage: UsageMetadata | None = None
-    model_name: str | None = None
-    images: list[str] = field(default_factory=list)
-
-
-@dataclass
 class _Call:
     """One call after its arguments are sorted into routing and lane arguments."""
 
     request: RouteRequest
     config: RouterConfig
     lane_kwargs: dict[str, Any]
-
-
-def _money(cost: CostBreakdown | None) -> dict[str, Any] | None:
-    """Cost fields with LangSmith's names, as decimal strings (floats break merging)."""
-    if cost is None:
-        return None
-    return {
-        "input_cost": str(cost.input_cost + cost.cached_input_cost),
-        "output_cost": str(cost.output_cost + cost.image_output_cost),
-        "total_cost": str(cost.total),
-        "breakdown": cost.to_dict(),
-    }
 
 
 def _tool_name(tool: Mapping[str, Any]) -> list[str]:
@@ -688,29 +673,6 @@ class GeminiRouter(BaseChatModel):
             cached=outcome.cached,
         )
 
-    def _classifier_report(self, outcome: ClassifierOutcome | None) -> dict[str, Any] | None:
-        if outcome is None:
-            return None
-        report: dict[str, Any] = {
-            "error": outcome.error,
-            "input_chars": outcome.input_chars,
-            "cached": outcome.cached,
-        }
-        raw = outcome.raw
-        if raw is not None and raw.usage_metadata:
-            cost, _ = price_quietly(
-                raw.response_metadata.get("model_name") or self.config.classifier.model,
-                raw.usage_metadata,
-                catalog=self.catalog,
-            )
-            report.update(
-                model=raw.response_metadata.get("model_name"),
-                input_tokens=raw.usage_metadata.get("input_tokens", 0),
-                output_tokens=raw.usage_metadata.get("output_tokens", 0),
-                cost=str(cost.total) if cost else None,
-            )
-        return report
-
     def _needs_classifier(self, call: _Call) -> bool:
         return call.config.classifier.enabled and rule_decision(call.request, call.config) is None
 
@@ -733,84 +695,6 @@ class GeminiRouter(BaseChatModel):
             }
         )
 
-    @staticmethod
-    def _gateway_info(decision: RouteDecision) -> dict[str, Any]:
-        # LangChain's tracer promotes this to ls_model_name / ls_provider at run
-        # end: the way to report a model that is chosen after the run started.
-        return {"lc_gateway_metadata": {"model": decision.model, "provider": "google_genai"}}
-
-    @staticmethod
-    def _event_payload(decision: RouteDecision, report: dict[str, Any] | None) -> dict[str, Any]:
-        return {"decision": decision.to_metadata(), "classifier": report}
-
-    def _finish(
-        self,
-        decision: RouteDecision,
-        report: dict[str, Any] | None,
-        usage: UsageMetadata | None,
-        model_name: str | None,
-        images: list[str],
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Price the answer: its ``response_metadata`` entry and the cost event payload."""
-        cost = None
-        if usage and model_name:
-            cost, _ = price_quietly(model_name, usage, catalog=self.catalog, images=images)
-        money = _money(cost)
-        payload = {
-            "decision": decision.to_metadata(),
-            "classifier": report,
-            "answer": {"model": model_name, "usage": dict(usage) if usage else None, "cost": money},
-        }
-        return {"cost": money}, payload
-
-    def _annotate(
-        self, result: ChatResult, decision: RouteDecision, report: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        """Put decision and cost on a complete answer; returns the cost event payload."""
-        generation = result.generations[0]
-        message = generation.message
-        usage = getattr(message, "usage_metadata", None)
-        model_name = message.response_metadata.get("model_name")
-        cost_meta, payload = self._finish(decision, report, usage, model_name, image_sizes(message))
-        message.response_metadata[ROUTER_METADATA_KEY] = {
-            "decision": decision.to_metadata(),
-            "classifier": report,
-            **cost_meta,
-        }
-        generation.generation_info = {
-            **(generation.generation_info or {}),
-            **self._gateway_info(decision),
-        }
-        return payload
-
-    def _decision_chunk(
-        self, decision: RouteDecision, report: dict[str, Any] | None
-    ) -> ChatGenerationChunk:
-        # The decision travels on the first chunk only: strings in chunk metadata
-        # are concatenated when chunks merge.
-        meta = {ROUTER_METADATA_KEY: {"decision": decision.to_metadata(), "classifier": report}}
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content="", response_metadata=meta),
-            generation_info=self._gateway_info(decision),
-        )
-
-    @staticmethod
-    def _cost_chunk(cost_meta: dict[str, Any]) -> ChatGenerationChunk:
-        meta = {ROUTER_METADATA_KEY: cost_meta}
-        return ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=meta))
-
-    @staticmethod
-    def _track(chunk: ChatGenerationChunk, tally: _StreamTally) -> None:
-        message = chunk.message
-        chunk_usage = getattr(message, "usage_metadata", None)
-        if chunk_usage:
-            tally.usage = add_usage(tally.usage, chunk_usage)
-        name = message.response_metadata.get("model_name")
-        if isinstance(name, str) and name:
-            tally.model_name = name
-        if not isinstance(message.content, str):
-            tally.images.extend(image_sizes(message))
-
     def _stream_run_id(self, run_manager: Any) -> uuid.UUID | None:
         if run_manager is not None:
             return cast("uuid.UUID", run_manager.run_id)
@@ -827,17 +711,9 @@ class GeminiRouter(BaseChatModel):
     def _speculative_messages(self, call: _Call) -> list[BaseMessage]:
         return strip_foreign_signatures(call.request.messages, call.config.lite_model)
 
-    def _waste_payload(self, call: _Call, pump: StreamPump | AsyncStreamPump) -> dict[str, Any]:
-        """What cancelled speculative work consumed: its chunks' usage, or an estimate."""
-        usage: dict[str, Any] | None = dict(pump.usage) if pump.usage else None
-        estimated = usage is None
-        if usage is None:
-            # Closed before its first chunk: the prompt was sent, nothing was reported.
-            prompt = estimate_tokens(call.request.messages)
-            usage = {"input_tokens": prompt, "output_tokens": 0, "total_tokens": prompt}
-        model = pump.model_name or call.config.lite_model
-        cost, _ = price_quietly(model, usage, catalog=self.catalog)
-        return {"model": model, "usage": usage, "estimated": estimated, "cost": _money(cost)}
+    def _waste(self, call: _Call, pump: StreamPump | AsyncStreamPump) -> dict[str, Any]:
+        lite = call.config.lite_model
+        return waste_payload(pump.tally, call.request.messages, lite, self.catalog)
 
     # -- sync -----------------------------------------------------------------------------
 
@@ -851,11 +727,11 @@ class GeminiRouter(BaseChatModel):
             runner = self.classifier_runner
             outcome = runner.score(call.request.messages, call.request.tool_names, config)
         decision = self._decide(call, outcome)
-        report = self._classifier_report(outcome)
+        report = classifier_report(outcome, self.config.classifier.model, self.catalog)
         sync_manager = cast("CallbackManager", manager)
         if run_id is not None:
             sync_manager.on_custom_event(
-                DECISION_EVENT, self._event_payload(decision, report), run_id=run_id
+                DECISION_EVENT, decision_payload(decision, report), run_id=run_id
             )
         return decision, report, sync_manager if run_id is not None else None
 
@@ -886,9 +762,9 @@ class GeminiRouter(BaseChatModel):
                 pump = None
                 decision = self._fallback(decision, call, exc)
                 if events is not None and run_id is not None:
-                    payload = self._event_payload(decision, report)
+                    payload = decision_payload(decision, report)
                     events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        payload = self._annotate(result, decision, report)
+        payload = annotate(result, decision, report, self.catalog)
         if events is not None and run_id is not None:
             events.on_custom_event(COST_EVENT, payload, run_id=run_id)
         self._report_waste(call, wasted, events, run_id)
@@ -925,7 +801,7 @@ class GeminiRouter(BaseChatModel):
             return
         # The escalated answer usually outlasts the lite stream; this rarely waits.
         wasted.wait(timeout=30)
-        events.on_custom_event(WASTED_EVENT, self._waste_payload(call, wasted), run_id=run_id)
+        events.on_custom_event(WASTED_EVENT, self._waste(call, wasted), run_id=run_id)
 
     def _stream(
         self,
@@ -958,28 +834,26 @@ class GeminiRouter(BaseChatModel):
             except Exception as exc:
                 decision = self._fallback(decision, call, exc)
                 if events is not None and run_id is not None:
-                    payload = self._event_payload(decision, report)
+                    payload = decision_payload(decision, report)
                     events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        yield self._decision_chunk(decision, report)
-        tally = _StreamTally()
+        yield decision_chunk(decision, report)
+        tally = StreamTally()
         try:
             if first is not None:
-                self._track(first, tally)
+                tally.add(first)
                 yield first
             for chunk in chunks:
-                self._track(chunk, tally)
+                tally.add(chunk)
                 yield chunk
         except Exception as exc:
             # Tokens already reached the caller: answering again elsewhere would
             # show them twice. Fail with the lane named instead.
             raise LaneError(decision.lane, decision.model, exc) from exc
-        cost_meta, payload = self._finish(
-            decision, report, tally.usage, tally.model_name, tally.images
-        )
+        cost_meta, payload = answer_report(decision, report, tally, self.catalog)
         if events is not None and run_id is not None:
             events.on_custom_event(COST_EVENT, payload, run_id=run_id)
         self._report_waste(call, wasted, events, run_id)
-        yield self._cost_chunk(cost_meta)
+        yield cost_chunk(cost_meta)
 
     # -- async ----------------------------------------------------------------------------
 
@@ -995,11 +869,11 @@ class GeminiRouter(BaseChatModel):
             runner = self.classifier_runner
             outcome = await runner.ascore(call.request.messages, call.request.tool_names, config)
         decision = self._decide(call, outcome)
-        report = self._classifier_report(outcome)
+        report = classifier_report(outcome, self.config.classifier.model, self.catalog)
         if run_id is None:
             return decision, report, None
         async_manager = cast("AsyncCallbackManager", manager)
-        payload = self._event_payload(decision, report)
+        payload = decision_payload(decision, report)
         await async_manager.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
         return decision, report, async_manager
 
@@ -1030,9 +904,9 @@ class GeminiRouter(BaseChatModel):
                 pump = None
                 decision = self._fallback(decision, call, exc)
                 if events is not None and run_id is not None:
-                    payload = self._event_payload(decision, report)
+                    payload = decision_payload(decision, report)
                     await events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        payload = self._annotate(result, decision, report)
+        payload = annotate(result, decision, report, self.catalog)
         if events is not None and run_id is not None:
             await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
         return result
@@ -1057,7 +931,7 @@ class GeminiRouter(BaseChatModel):
             return pump
         await pump.cancel()
         if events is not None and run_id is not None:
-            payload = self._waste_payload(call, pump)
+            payload = self._waste(call, pump)
             await events.on_custom_event(WASTED_EVENT, payload, run_id=run_id)
         return None
 
@@ -1091,22 +965,20 @@ class GeminiRouter(BaseChatModel):
             except Exception as exc:
                 decision = self._fallback(decision, call, exc)
                 if events is not None and run_id is not None:
-                    payload = self._event_payload(decision, report)
+                    payload = decision_payload(decision, report)
                     await events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        yield self._decision_chunk(decision, report)
-        tally = _StreamTally()
+        yield decision_chunk(decision, report)
+        tally = StreamTally()
         try:
             if first is not None:
-                self._track(first, tally)
+                tally.add(first)
                 yield first
             async for chunk in chunks:
-                self._track(chunk, tally)
+                tally.add(chunk)
                 yield chunk
         except Exception as exc:
             raise LaneError(decision.lane, decision.model, exc) from exc
-        cost_meta, payload = self._finish(
-            decision, report, tally.usage, tally.model_name, tally.images
-        )
+        cost_meta, payload = answer_report(decision, report, tally, self.catalog)
         if events is not None and run_id is not None:
             await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
-        yield self._cost_chunk(cost_meta)
+        yield cost_chunk(cost_meta)

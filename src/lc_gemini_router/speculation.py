@@ -23,8 +23,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import ChatGenerationChunk
+
+from lc_gemini_router.reporting import StreamTally
 
 __all__ = ["AsyncStreamPump", "StreamPump", "background_executor"]
 
@@ -53,25 +54,7 @@ class _Failure:
 _END = _End()
 
 
-class _Tally:
-    """Usage and model name of the chunks a pump has received."""
-
-    def __init__(self) -> None:
-        self.usage: UsageMetadata | None = None
-        self.model_name: str | None = None
-        self.chunks = 0
-
-    def add(self, chunk: ChatGenerationChunk) -> None:
-        self.chunks += 1
-        usage = getattr(chunk.message, "usage_metadata", None)
-        if usage:
-            self.usage = add_usage(self.usage, usage)
-        name = chunk.message.response_metadata.get("model_name")
-        if isinstance(name, str) and name:
-            self.model_name = name
-
-
-class StreamPump(_Tally):
+class StreamPump:
     """Pulls a lane's chunks in a background thread into a queue.
 
     Iterate it to receive the chunks (errors are re-raised in the consumer);
@@ -79,7 +62,8 @@ class StreamPump(_Tally):
     """
 
     def __init__(self, open_stream: Callable[[], Iterator[ChatGenerationChunk]]) -> None:
-        super().__init__()
+        self.tally = StreamTally()
+        """What the lane's chunks have reported so far."""
         self._queue: queue.Queue[Any] = queue.Queue()
         self._cancelled = threading.Event()
         self._done = threading.Event()
@@ -91,7 +75,7 @@ class StreamPump(_Tally):
         try:
             stream = open_stream()
             for chunk in stream:
-                self.add(chunk)
+                self.tally.add(chunk)
                 if self._cancelled.is_set():
                     break
                 self._queue.put(chunk)
@@ -121,11 +105,12 @@ class StreamPump(_Tally):
         return self._done.wait(timeout)
 
 
-class AsyncStreamPump(_Tally):
+class AsyncStreamPump:
     """Pulls a lane's chunks in an asyncio task into a queue; :meth:`cancel` stops it."""
 
     def __init__(self, open_stream: Callable[[], AsyncIterator[ChatGenerationChunk]]) -> None:
-        super().__init__()
+        self.tally = StreamTally()
+        """What the lane's chunks have reported so far."""
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task = asyncio.ensure_future(self._pump(open_stream))
 
@@ -133,7 +118,7 @@ class AsyncStreamPump(_Tally):
         stream = open_stream()
         try:
             async for chunk in stream:
-                self.add(chunk)
+                self.tally.add(chunk)
                 self._queue.put_nowait(chunk)
             self._queue.put_nowait(_END)
         except asyncio.CancelledError:
