@@ -26,7 +26,7 @@ import binascii
 import struct
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -85,7 +85,8 @@ class CostBreakdown:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe view: money as decimal strings, so no precision is lost."""
-        data = asdict(self)
+        # A shallow copy: asdict() would deep-copy every Decimal on each priced call.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         for key, value in data.items():
             if isinstance(value, Decimal):
                 data[key] = str(value)

@@ -49,6 +49,7 @@ __all__ = [
     "estimate_tokens",
     "latest_user_text",
     "rule_decision",
+    "score_decision",
     "tool_rounds_in_turn",
     "turn_lane",
     "turn_messages",
@@ -68,13 +69,12 @@ class ClassifierScore(BaseModel):
     difficulty: float = Field(
         ge=0,
         le=1,
-        description="0 = trivial (greeting, lookup, translation), 1 = needs expert "
-        "multi-step reasoning, hard math, or non-trivial code",
+        description="0-0.3 chat, translation, extraction, labeling, formatting, short summary; "
+        "0.3-0.6 explanation, routine writing; 0.6-1 multi-step reasoning, math, proofs, "
+        "non-trivial code, costly mistakes",
     )
-    needs_tools: bool = Field(
-        description="true only when answering needs several rounds of tool calls",
-    )
-    category: Category = Field(description="the kind of work requested")
+    needs_tools: bool = Field(description="several rounds of tool calls needed")
+    category: Category = Field(description="kind of work")
 
 
 class RouteDecision(BaseModel):
@@ -274,6 +274,22 @@ def decide(
     ruled = rule_decision(request, config)
     if ruled is not None:
         return ruled
+    return score_decision(request, config, score, classifier_error=classifier_error, cached=cached)
+
+
+def score_decision(
+    request: RouteRequest,
+    config: RouterConfig,
+    score: ClassifierScore | None,
+    *,
+    classifier_error: str | None = None,
+    cached: bool = False,
+) -> RouteDecision:
+    """The decision for a request the rules left open: from the score, or the fallback.
+
+    :func:`decide` is ``rule_decision(...) or score_decision(...)``; callers that
+    already know the rules decided nothing (the router) call this directly.
+    """
     rounds = tool_rounds_in_turn(request.messages)
     if score is None:
         why = classifier_error or (

@@ -115,7 +115,7 @@ def answer_report(
     tally: StreamTally,
     catalog: PriceCatalog | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Price the answer: its ``response_metadata`` entry and the cost event's data."""
+    """Price the answer: its cost metadata entry and the cost event's data."""
     cost = None
     if tally.usage and tally.model_name:
         cost, _ = price_quietly(tally.model_name, tally.usage, catalog=catalog, images=tally.images)
@@ -144,7 +144,8 @@ def annotate(
     )
     cost_meta, payload = answer_report(decision, report, tally, catalog)
     message.response_metadata[ROUTER_METADATA_KEY] = {
-        **decision_payload(decision, report),
+        "decision": payload["decision"],  # dumped once, shared with the event
+        "classifier": report,
         **cost_meta,
     }
     generation.generation_info = {**(generation.generation_info or {}), **gateway_info(decision)}

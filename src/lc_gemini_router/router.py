@@ -74,8 +74,8 @@ from lc_gemini_router.errors import (
 from lc_gemini_router.policy import (
     RouteDecision,
     RouteRequest,
-    decide,
     rule_decision,
+    score_decision,
 )
 from lc_gemini_router.pricing import PriceCatalog, default_catalog, normalize_model_id
 from lc_gemini_router.reporting import (
@@ -128,6 +128,8 @@ class _Call:
     request: RouteRequest
     config: RouterConfig
     lane_kwargs: dict[str, Any]
+    ruled: RouteDecision | None
+    """The rules' decision, computed once; None when the classifier must score."""
 
 
 def _tool_name(tool: Mapping[str, Any]) -> list[str]:
@@ -216,6 +218,7 @@ class GeminiRouter(BaseChatModel):
 
     _lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
     _classifier: Classifier | None = PrivateAttr(default=None)
+    _params_cache: tuple[RouterConfig, dict[str, Any]] | None = PrivateAttr(default=None)
     _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @model_validator(mode="after")
@@ -263,7 +266,13 @@ class GeminiRouter(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"config": self.config.model_dump(mode="json")}
+        # LangChain reads this on every call; the config is frozen, so dump it once
+        # per config object.
+        cached = self._params_cache
+        if cached is None or cached[0] is not self.config:
+            cached = (self.config, {"config": self.config.model_dump(mode="json")})
+            self._params_cache = cached
+        return dict(cached[1])
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
@@ -614,7 +623,8 @@ class GeminiRouter(BaseChatModel):
             lane_override=lane,
             overrides=overrides,
         )
-        return _Call(request=request, config=config, lane_kwargs=lane_kwargs)
+        ruled = rule_decision(request, config)
+        return _Call(request=request, config=config, lane_kwargs=lane_kwargs, ruled=ruled)
 
     def _child_manager(
         self, run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
@@ -663,18 +673,18 @@ class GeminiRouter(BaseChatModel):
         return config, manager
 
     def _decide(self, call: _Call, outcome: ClassifierOutcome | None) -> RouteDecision:
-        if outcome is None:
-            return decide(call.request, call.config)
-        return decide(
+        if call.ruled is not None:
+            return call.ruled
+        return score_decision(
             call.request,
             call.config,
-            outcome.score,
-            classifier_error=outcome.error,
-            cached=outcome.cached,
+            outcome.score if outcome else None,
+            classifier_error=outcome.error if outcome else None,
+            cached=outcome.cached if outcome else False,
         )
 
     def _needs_classifier(self, call: _Call) -> bool:
-        return call.config.classifier.enabled and rule_decision(call.request, call.config) is None
+        return call.config.classifier.enabled and call.ruled is None
 
     def _lane_messages(self, call: _Call, decision: RouteDecision) -> list[BaseMessage]:
         return strip_foreign_signatures(call.request.messages, decision.model)
