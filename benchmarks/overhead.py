@@ -1,0 +1,233 @@
+"""Section 1, overhead: what routing adds to a call, on zero-latency fakes.
+
+Three paths, each against the bare call(s) the router makes on the same fake models:
+
+* classifier: a request the rules leave open (a fresh one each time, so the cache
+  misses) vs the bare structured classifier call plus the bare lite call;
+* rule: a request a text rule decides vs the bare lite call;
+* cache: a request whose score is cached vs the bare lite call.
+
+Routed and bare calls alternate (routed first on even iterations, bare first on odd
+ones) after a warm-up, so drift in machine speed hits both alike; ratios compare
+medians (totals are reported too). All calls are synchronous ``invoke``.
+
+For scale, the rule path is also measured through the real ``ChatGoogleGenerativeAI``
+client on the loopback ``GeminiSimulator`` (no delay): the router built with
+``base_url`` vs a ``ChatGoogleGenerativeAI`` lite model on the same server. That ratio
+has no goal; it shows what the router adds to a call that does real client work.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from benchmarks.common import Sizes, median_us, profile_calls, ratio
+from benchmarks.fakes import LITE, PRO, PRO_TOOLS, KeywordClassifier, LaneFake
+from benchmarks.sim import respond
+from lc_gemini_router import (
+    CLASSIFIER_INSTRUCTION,
+    ClassifierScore,
+    ClassifierSettings,
+    GeminiRouter,
+    render_classifier_input,
+)
+from lc_gemini_router.simulator import GeminiSimulator
+
+__all__ = ["GOALS", "run_overhead"]
+
+GOALS = {"classifier": 1.15, "rule": 1.10, "cache": 1.10}
+"""Ratio routed / bare each path must stay within."""
+
+
+def _open_prompt(i: int) -> list[BaseMessage]:
+    # No text rule recognises it; the keyword classifier keeps it on lite.
+    return [HumanMessage(f"What could explain observation {i} in my garden this week?")]
+
+
+def _rule_prompt(i: int) -> list[BaseMessage]:
+    return [HumanMessage(f"Translate 'good morning, table {i}' into French")]
+
+
+_CACHED: list[BaseMessage] = [
+    HumanMessage("What could explain the odd humming noise my fridge makes?")
+]
+
+
+def _cached_prompt(i: int) -> list[BaseMessage]:
+    return _CACHED
+
+
+PROMPTS: dict[str, Callable[[int], list[BaseMessage]]] = {
+    "classifier": _open_prompt,
+    "rule": _rule_prompt,
+    "cache": _cached_prompt,
+}
+
+
+def _models() -> tuple[KeywordClassifier, LaneFake, GeminiRouter]:
+    classifier = KeywordClassifier()
+    lite = LaneFake(model_name=LITE)
+    pro = LaneFake(model_name=PRO)
+    pro_tools = LaneFake(model_name=PRO_TOOLS)
+    router = GeminiRouter(classifier=classifier, lite=lite, pro=pro, pro_tools=pro_tools)
+    return classifier, lite, router
+
+
+def _interleaved(
+    bare: Callable[[int], object],
+    routed: Callable[[int], object],
+    iterations: int,
+    warmup: int,
+) -> tuple[list[int], list[int]]:
+    for i in range(warmup):
+        bare(i)
+        routed(i)
+    gc.collect()
+    bare_ns: list[int] = []
+    routed_ns: list[int] = []
+    clock = time.perf_counter_ns
+    for k in range(iterations):
+        i = warmup + k
+        if k % 2:
+            start = clock()
+            bare(i)
+            middle = clock()
+            routed(i)
+            end = clock()
+            bare_ns.append(middle - start)
+            routed_ns.append(end - middle)
+        else:
+            start = clock()
+            routed(i)
+            middle = clock()
+            bare(i)
+            end = clock()
+            routed_ns.append(middle - start)
+            bare_ns.append(end - middle)
+    return bare_ns, routed_ns
+
+
+Probe = tuple[Callable[[], object], Callable[[], object]]
+"""One more routed call and one more bare call, for the profiler."""
+
+
+def _measure(kind: str, sizes: Sizes) -> tuple[dict[str, Any], Probe]:
+    classifier, lite, router = _models()
+    prompt_of = PROMPTS[kind]
+    total = sizes.overhead_warmup + sizes.overhead_iterations
+    messages = [prompt_of(i) for i in range(total)]
+    structured = classifier.with_structured_output(
+        ClassifierScore, method="json_schema", include_raw=True
+    )
+    settings = ClassifierSettings()
+    classifier_prompts = [
+        [
+            SystemMessage(CLASSIFIER_INSTRUCTION),
+            HumanMessage(render_classifier_input(m, [], settings)),
+        ]
+        for m in messages
+    ]
+    sources: list[str] = []
+
+    def bare(i: int) -> None:
+        if kind == "classifier":
+            structured.invoke(classifier_prompts[i])
+        lite.invoke(messages[i])
+
+    def routed(i: int) -> None:
+        reply = router.invoke(messages[i])
+        if i == total - 1 or i == sizes.overhead_warmup:
+            sources.append(reply.response_metadata["lc_gemini_router"]["decision"]["source"])
+
+    bare_ns, routed_ns = _interleaved(
+        bare, routed, sizes.overhead_iterations, sizes.overhead_warmup
+    )
+    bare_us, routed_us = median_us(bare_ns), median_us(routed_ns)
+    result = {
+        "path": kind,
+        "bare": "classifier structured call + lite call" if kind == "classifier" else "lite call",
+        "decision_source": sorted(set(sources)),
+        "iterations": sizes.overhead_iterations,
+        "warmup": sizes.overhead_warmup,
+        "bare_median_us": round(bare_us, 2),
+        "routed_median_us": round(routed_us, 2),
+        "overhead_median_us": round(routed_us - bare_us, 2),
+        "ratio_median": round(ratio(routed_us, bare_us), 4),
+        "ratio_total": round(ratio(sum(routed_ns), sum(bare_ns)), 4),
+        "goal": GOALS[kind],
+        "met": ratio(routed_us, bare_us) <= GOALS[kind],
+    }
+    counter = [total, total]
+
+    def one_more() -> object:
+        counter[0] += 1
+        return router.invoke(prompt_of(counter[0]))
+
+    def one_bare() -> object:
+        counter[1] += 1
+        messages = prompt_of(counter[1])
+        if kind == "classifier":
+            rendered = render_classifier_input(messages, [], settings)
+            structured.invoke([SystemMessage(CLASSIFIER_INSTRUCTION), HumanMessage(rendered)])
+        return lite.invoke(messages)
+
+    return result, (one_more, one_bare)
+
+
+def _loopback_rule_path(sizes: Sizes) -> dict[str, Any]:
+    from langchain_google_genai import ChatGoogleGenerativeAI
+
+    iterations = sizes.loopback_overhead_iterations
+    warmup = max(5, iterations // 10)
+    with GeminiSimulator(responder=respond) as sim:
+        router = GeminiRouter(api_key="test", base_url=sim.base_url, max_retries=1)
+        lite = ChatGoogleGenerativeAI(
+            model=LITE, google_api_key="test", base_url=sim.base_url, max_retries=1
+        )
+        try:
+            bare_ns, routed_ns = _interleaved(
+                lambda i: lite.invoke(_rule_prompt(i)),
+                lambda i: router.invoke(_rule_prompt(i)),
+                iterations,
+                warmup,
+            )
+        finally:
+            router.close()
+            client = getattr(lite, "client", None)
+            if client is not None and hasattr(client, "close"):
+                client.close()
+    bare_us, routed_us = median_us(bare_ns), median_us(routed_ns)
+    return {
+        "path": "rule",
+        "bare": "ChatGoogleGenerativeAI lite call to the loopback simulator",
+        "iterations": iterations,
+        "bare_median_us": round(bare_us, 2),
+        "routed_median_us": round(routed_us, 2),
+        "overhead_median_us": round(routed_us - bare_us, 2),
+        "ratio_median": round(ratio(routed_us, bare_us), 4),
+    }
+
+
+def run_overhead(sizes: Sizes) -> dict[str, Any]:
+    """Measure the three paths; profile the ones that miss their goal."""
+    results: dict[str, Any] = {}
+    profiles: dict[str, Any] = {}
+    for kind in PROMPTS:
+        result, (one_more, one_bare) = _measure(kind, sizes)
+        results[kind] = result
+        if not result["met"]:
+            calls = max(50, sizes.overhead_iterations // 4)
+            profiles[kind] = profile_calls(one_more, calls, baseline=one_bare)
+    results["profile"] = profiles
+    results["loopback_rule_path"] = _loopback_rule_path(sizes)
+    results["note"] = (
+        "sync invoke, zero-latency fakes, no callback handlers; medians of interleaved calls. "
+        "Profiles cover the calling thread only: the classifier path's classifier call runs "
+        "in the router's background thread and shows as a wait there."
+    )
+    return results
