@@ -4,6 +4,7 @@
     python3 tasks.py demo    # install into .venv, run the routing demo
     python3 tasks.py test    # install into .venv with the test extra, run the tests
     python3 tasks.py lint    # ruff + mypy (CI runs this too)
+    python3 tasks.py bench   # the benchmarks; writes benchmarks/results.json
 
 Each task creates ``.venv`` beside this file when it is missing and installs the
 package (editable) with the extras it needs; extra arguments go to the tool.
@@ -50,6 +51,9 @@ def main(argv: list[str]) -> None:
     elif task == "test":
         install("test")
         run(PYTHON, "-m", "pytest", *rest)
+    elif task == "bench":
+        install("test")
+        run(PYTHON, "benchmarks/run.py", *rest)
     elif task == "lint":
         install("test,dev")
         candidates = ("src", "tests", "benchmarks", "notebooks", "tasks.py")
