@@ -20,7 +20,7 @@ Nothing here does I/O, so the whole policy can be tested and changed in isolatio
 Example:
     >>> from langchain_core.messages import HumanMessage
     >>> from lc_gemini_router import ClassifierScore, RouteRequest, RouterConfig, decide
-    >>> request = RouteRequest(messages=(HumanMessage("Prove the four colour theorem"),))
+    >>> request = RouteRequest(messages=(HumanMessage("Is 2,147,483,647 prime?"),))
     >>> score = ClassifierScore(difficulty=0.9, needs_tools=False, category="reasoning")
     >>> decision = decide(request, RouterConfig(), score)
     >>> decision.lane, decision.model, decision.source

@@ -12,7 +12,7 @@ Example:
     >>> from langchain_core.output_parsers import StrOutputParser
     >>> from langchain_core.prompts import ChatPromptTemplate
     >>> from lc_gemini_router import GeminiRouter, RouterConfig, get_gemini_cost_callback
-    >>> router = GeminiRouter(config=RouterConfig(escalation_threshold=0.6))  # doctest: +SKIP
+    >>> router = GeminiRouter(config=RouterConfig(escalation_threshold=0.6), api_key="...")
     >>> chain = ChatPromptTemplate.from_template("{question}") | router | StrOutputParser()
     >>> with get_gemini_cost_callback() as cb:  # doctest: +SKIP
     ...     chain.invoke({"question": "Translate 'thank you' into Italian"})
