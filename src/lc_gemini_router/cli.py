@@ -553,6 +553,13 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
 # -- parser and entry point ---------------------------------------------------------------
 
 
+# [calibrate command]
+
+# [eval command]
+
+# [report command]
+
+
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -659,6 +666,10 @@ def _parser() -> argparse.ArgumentParser:
         "tokens, and the replacement of deprecated and shut-down IDs.",
     )
     models.set_defaults(handler=_cmd_models)
+
+    # [calibrate parser]
+    # [eval parser]
+    # [report parser]
     return parser
 
 
