@@ -224,6 +224,9 @@ def test_invalid_per_call_override_names_field_before_any_call() -> None:
         router.invoke("hello", lane="ultra")
     with pytest.raises(UnsupportedInputError, match="at least one message"):
         router.invoke([])
+    for bad in (123, {"text": "hi"}, [1, 2]):
+        with pytest.raises(UnsupportedInputError, match="cannot route this input"):
+            router.invoke(bad)  # type: ignore[arg-type]
     assert classifier.calls == []
 
 

@@ -50,6 +50,7 @@ from langchain_core.output_parsers.openai_tools import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, RunnablePassthrough
 from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
@@ -487,6 +488,15 @@ class GeminiRouter(BaseChatModel):
             )
             return {"raw": llm} | with_parsed
         return llm | parser
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        # LangChain raises ValueError / NotImplementedError for inputs it cannot read;
+        # surface them as the package's typed error, before any API call.
+        try:
+            return super()._convert_input(model_input)
+        except (ValueError, NotImplementedError) as exc:
+            msg = f"GeminiRouter cannot route this input: {exc}"
+            raise UnsupportedInputError(msg) from exc
 
     # -- public entry points: publish the run context ------------------------------------
 
