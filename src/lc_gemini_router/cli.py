@@ -553,11 +553,441 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
 # -- parser and entry point ---------------------------------------------------------------
 
 
-# [calibrate command]
+# -- calibrate ----------------------------------------------------------------------------
 
-# [eval command]
+if TYPE_CHECKING:
+    from lc_gemini_router.calibration import Calibration
 
-# [report command]
+
+def _calibration_target(args: argparse.Namespace) -> tuple[float | None, Decimal | None]:
+    """The one target of ``calibrate``: a Pro share (``0.2`` or ``20%``) or a budget."""
+    share_text: str | None = args.target_pro_share
+    budget_text: str | None = args.budget_per_1k_requests
+    if (share_text is None) == (budget_text is None):
+        msg = "give one target: --target-pro-share SHARE or --budget-per-1k-requests USD"
+        raise CliError(msg)
+    if share_text is not None:
+        raw = share_text.strip()
+        try:
+            share = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        except ValueError:
+            share = -1.0
+        if not 0 <= share <= 1:
+            msg = f"--target-pro-share must be a share from 0 to 1 (or 0% to 100%), got {raw!r}"
+            raise CliError(msg)
+        return share, None
+    raw = (budget_text or "").strip()
+    try:
+        budget = Decimal(raw.removeprefix("$").replace(",", ""))
+    except ArithmeticError:
+        budget = Decimal(-1)
+    if not budget.is_finite() or budget < 0:
+        msg = f"--budget-per-1k-requests must be an amount in USD >= 0, got {raw!r}"
+        raise CliError(msg)
+    return None, budget
+
+
+def _per_1k(amount: Decimal | None) -> str:
+    """Dollars per 1,000 requests, to a millionth of a dollar."""
+    return "unknown" if amount is None else usd(amount.quantize(Decimal("0.000001")))
+
+
+def _threshold_text(threshold: float) -> str:
+    """A threshold as written to the config, or to 4 decimals when that is long."""
+    text = repr(threshold)
+    return text if len(text) <= 6 else f"{threshold:.4f}"
+
+
+def _calibration_table(calibration: Calibration) -> Table:
+    from rich.text import Text
+
+    from lc_gemini_router.calibration import pro_requests
+
+    rows = []
+    for point in calibration.rows:
+        chosen = point == calibration.chosen
+        all_pro = (
+            None if point.all_pro_spend is None else point.all_pro_spend * 1000 / point.requests
+        )
+        savings = point.savings_share
+        cells = (
+            "chosen" if chosen else "",
+            _threshold_text(point.threshold),
+            f"{point.pro_share:.1%}",
+            f"{pro_requests(point):,} of {point.requests:,}",
+            _per_1k(point.spend_per_1k),
+            _per_1k(all_pro),
+            "-" if savings is None else f"{savings:.1%}",
+        )
+        rows.append(tuple(Text(c, style="bold" if chosen else "") for c in cells))
+    headers = (
+        "threshold",
+        "Pro share",
+        "on Pro",
+        "spend per 1k requests",
+        "all-Pro per 1k",
+        "savings vs all-Pro",
+    )
+    columns = [("", False), *((name, True) for name in headers)]
+    return _table(f"Escalation thresholds (target: {calibration.target})", columns, rows)
+
+
+def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.text import Text
+
+    from lc_gemini_router.calibration import (
+        calibrate,
+        pro_requests,
+        read_sample,
+        score_sample,
+        write_config,
+    )
+    from lc_gemini_router.demo import API_KEY_VARIABLES, gemini_backend
+    from lc_gemini_router.thresholds import ScoredRequest
+
+    share, budget = _calibration_target(args)
+    start = _load_config(args.config) or RouterConfig()
+    sample = read_sample(args.sample, config=start)
+    pending = sample.pending
+    scored: list[ScoredRequest] = []
+    if pending:
+        live = _live_flag(args)
+        if live is None and not any(os.environ.get(name) for name in API_KEY_VARIABLES):
+            msg = (
+                f"{len(pending):,} requests in {args.sample} have no score (first: "
+                f"{pending[0].where}): set GOOGLE_API_KEY to score them with Gemini's "
+                "classifier, pass --simulated to score them with the offline simulator, "
+                'or add "score" to each line'
+            )
+            raise CliError(msg)
+        with gemini_backend(live=live) as backend:
+            style = "bold red" if backend.live else "green"
+            console.print(Text(backend.description, style=style))
+            router = backend.router(start)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+            try:
+                with (
+                    get_gemini_cost_callback() as cb,
+                    Progress(
+                        *columns,
+                        console=console,
+                        transient=True,
+                        disable=not console.is_terminal,
+                    ) as progress,
+                ):
+                    bar = progress.add_task("scoring", total=len(pending))
+                    scored = score_sample(
+                        pending, router, on_scored=lambda _: progress.update(bar, advance=1)
+                    )
+            finally:
+                router.close()
+        if all(r.score is None and r.rule_lane is None for r in scored):
+            msg = (
+                f"the classifier scored none of the {len(pending):,} requests "
+                "it was asked to score (is the API key valid?)"
+            )
+            raise CliError(msg)
+        console.print(
+            f"Scored {len(pending):,} requests: {cb.calls:,} classifier calls, "
+            f"{usd(cb.total_cost)}",
+            markup=False,
+        )
+    requests = sample.with_scores(scored)
+    calibration = calibrate(requests, target_pro_share=share, budget_per_1k=budget, config=start)
+    chosen = calibration.chosen
+    threshold = calibration.config.escalation_threshold
+    header = (
+        f"Written by `{PROG} calibrate` from {args.sample} "
+        f"({chosen.requests:,} requests, {sample.format}).\n"
+        f"Target {calibration.target}: escalation_threshold {threshold!r} gives a Pro share "
+        f"of {chosen.pro_share:.1%} and {_per_1k(chosen.spend_per_1k)} per 1,000 requests "
+        "on that sample.\nEvery setting is written: RouterConfig.from_toml loads this file."
+    )
+    write_config(calibration.config, args.out, header=header)
+
+    ruled = sum(1 for r in requests if r.rule_lane is not None)
+    unscored = sum(1 for r in requests if r.rule_lane is None and r.score is None)
+    kind = "a cost log" if sample.format == "cost-log" else "request lines"
+    console.print(
+        f"Sample {args.sample} ({kind}): {len(requests):,} requests, {ruled:,} decided by "
+        f"rules, {len(requests) - ruled - unscored:,} by their classifier score, "
+        f"{unscored:,} without a score (fallback lane)",
+        markup=False,
+    )
+    console.print(_calibration_table(calibration), crop=False)
+    expected = (
+        f"Expected: Pro share {chosen.pro_share:.1%} ({pro_requests(chosen):,} of "
+        f"{chosen.requests:,} requests), {_per_1k(chosen.spend_per_1k)} per 1,000 requests"
+    )
+    savings = chosen.savings_share
+    if chosen.all_pro_spend is not None and chosen.spend_per_1k is not None and savings is not None:
+        all_pro_1k = chosen.all_pro_spend * 1000 / chosen.requests
+        expected += (
+            f", saving {savings:.1%} ({_per_1k(all_pro_1k - chosen.spend_per_1k)} per 1,000) "
+            f"against all-Pro ({_per_1k(all_pro_1k)} per 1,000)"
+        )
+    console.print(
+        f"Chosen escalation_threshold = {threshold!r} (was {start.escalation_threshold!r})",
+        style="bold",
+        markup=False,
+    )
+    console.print(expected, markup=False)
+    console.print(
+        f"Wrote {args.out}: the full router config; use it with --config {args.out} "
+        "or RouterConfig.from_toml.",
+        markup=False,
+    )
+    if share is not None and abs(pro_requests(chosen) - share * chosen.requests) > 1:
+        console.print(
+            f"The target is out of reach on this sample: {chosen.pro_share:.1%} is the "
+            "closest Pro share any threshold gives (rules fix the lane of some requests).",
+            style="yellow",
+            markup=False,
+        )
+    if not calibration.threshold_matters:
+        console.print(
+            "No threshold changes a decision on this sample: no request is routed by a score.",
+            style="yellow",
+            markup=False,
+        )
+    if sample.format == "cost-log":
+        basis = "each request's logged tokens, replayed on Flash-Lite and on Pro"
+    else:
+        basis = (
+            "tokens estimated from each request's text (about 4 characters per token) "
+            "and its output_tokens"
+        )
+    console.print(
+        f"Spend uses {basis}, classifier calls included. A request moved to Pro would "
+        "also think on Pro: spend with more Pro is a lower bound.",
+        style="dim",
+        markup=False,
+    )
+    for note in sample.notes:
+        console.print(f"Note: {note}", style="yellow", markup=False)
+    return 0
+
+
+# -- eval ---------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from lc_gemini_router.evaluation import EvalPoint, EvalResult
+
+_EVAL_CURVE_ROWS = 6
+"""Points of the curve shown between the endpoints (plus those reaching the 95% goals)."""
+_EVAL_DEFAULT_PNG = "eval-curve.png"
+
+
+def _share(value: Fraction | float | None) -> str:
+    return "-" if value is None else f"{float(value):.1%}"
+
+
+def _eval_cells(label: str, threshold: str, point: EvalPoint) -> tuple[str, ...]:
+    return (
+        label,
+        threshold,
+        f"{point.pro_share:.1%}",
+        usd(point.spend),
+        _share(point.spend_vs_all_pro),
+        f"{float(point.quality):.4f}",
+        _share(point.quality_retained),
+        _share(point.pgr),
+    )
+
+
+def _eval_rows(result: EvalResult) -> list[tuple[str, ...]]:
+    """Endpoints, and a few points of the curve: equal outcomes merged into one row."""
+    import math
+
+    groups: list[list[EvalPoint]] = []
+    for point in result.points:
+        last = groups[-1][0] if groups else None
+        same = last is not None and (last.pro_calls, last.quality, last.spend) == (
+            point.pro_calls,
+            point.quality,
+            point.spend,
+        )
+        if same:
+            groups[-1].append(point)
+        else:
+            groups.append([point])
+    marks: dict[int, list[str]] = {}
+    for target in result.targets:
+        if target.point is not None:
+            index = next(i for i, g in enumerate(groups) if target.point in g)
+            marks.setdefault(index, []).append(f"{float(target.goal):.0%} {target.label}")
+    step = max(1, math.ceil(len(groups) / _EVAL_CURVE_ROWS))
+    shown = sorted({*range(0, len(groups), step), len(groups) - 1, *marks})
+    rows = [_eval_cells("all Flash-Lite", "-", result.all_lite)]
+    for index in shown:
+        group = groups[index]
+        first, last_point = group[0].threshold or 0.0, group[-1].threshold or 0.0
+        threshold = f"{first:.2f}" if len(group) == 1 else f"{first:.2f}-{last_point:.2f}"
+        label = "router" + (", reaches " + ", ".join(marks[index]) if index in marks else "")
+        rows.append(_eval_cells(label, threshold, group[0]))
+    rows.append(_eval_cells("all Pro", "-", result.all_pro))
+    return rows
+
+
+def _print_eval(console: Console, result: EvalResult) -> None:
+    from rich.text import Text
+
+    head = Text()
+    head.append(f"{result.dataset}", style="bold")
+    head.append(f": {result.items:,} items from {result.source}; scorer ")
+    head.append(result.scorer, style="bold yellow" if result.simulated else "bold")
+    if result.simulated:
+        head.append(" (SIMULATED: not a quality claim)", style="bold yellow")
+    head.append(f"; quality = {result.quality_metric}")
+    console.print(head)
+    columns = [("point", False), ("threshold", True)]
+    headers = ("Pro share", "spend", "vs all-Pro", "quality", "retained", "PGR")
+    columns += [(name, True) for name in headers]
+    title = f"{result.dataset}: {result.lite_model} vs {result.pro_model}"
+    console.print(_table(title, columns, _eval_rows(result)), crop=False)
+    lite, pro = result.all_lite.quality, result.all_pro.quality
+    console.print(
+        f"Endpoints (every item on one lane, rules ignored): all Flash-Lite {lite} = "
+        f"{float(lite):.6g}, all Pro {pro} = {float(pro):.6g}.",
+        markup=False,
+    )
+    for target in result.targets:
+        style = "green" if target.point is not None else "yellow"
+        console.print(target.describe(), style=style, markup=False)
+    console.print(result.routellm_comparison(), style="bold", markup=False)
+    for note in result.notes:
+        style = "bold yellow" if note.startswith("SIMULATED") else "dim"
+        console.print(f"Note: {note}", style=style, markup=False)
+
+
+def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from lc_gemini_router import evaluation
+    from lc_gemini_router.demo import API_KEY_VARIABLES
+
+    if args.format is not None and args.format not in evaluation.FORMATS:
+        formats = ", ".join(evaluation.FORMATS)
+        raise CliError(f"unknown --format {args.format!r}: expected one of {formats}")
+    has_key = any(os.environ.get(name) for name in API_KEY_VARIABLES)
+    scorer = args.scorer or ("live" if has_key else "rules")
+    if scorer not in evaluation.SCORERS:
+        scorers = ", ".join(evaluation.SCORERS)
+        raise CliError(f"unknown --scorer {args.scorer!r}: expected one of {scorers}")
+    if scorer == "live" and not has_key:
+        raise CliError("--scorer live needs GOOGLE_API_KEY (or GEMINI_API_KEY) set")
+    config = _load_config(args.config) or RouterConfig()
+    try:
+        datasets = evaluation.load_datasets(args.dataset, args.format)
+        total = sum(len(items) for _, items in datasets)
+        if scorer == "live":
+            console.print(
+                f"LIVE Gemini API: up to {total:,} classifier calls, billed to your key.",
+                style="bold red",
+                markup=False,
+            )
+        if scorer in ("simulated", "live"):
+            columns = (TextColumn("routing"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=console, transient=True) as progress:
+                task = progress.add_task("routing", total=total)
+                results = evaluation.run_eval(
+                    args.dataset,
+                    scorer=scorer,
+                    config=config,
+                    datasets=datasets,
+                    on_item=lambda _: progress.advance(task),
+                )
+        else:
+            results = evaluation.run_eval(
+                args.dataset, scorer=scorer, config=config, datasets=datasets
+            )
+    except evaluation.DatasetError as exc:
+        raise CliError(str(exc)) from exc
+
+    for result in results:
+        _print_eval(console, result)
+        console.print()
+    png = None if args.no_png else (args.png or _EVAL_DEFAULT_PNG)
+    if png is not None:
+        try:
+            evaluation.plot_curve(results, png)
+        except ImportError as exc:
+            if args.png:
+                msg = f"--png needs matplotlib: install lc-gemini-router[cli] ({exc})"
+                raise CliError(msg) from exc
+            console.print("Curve: not written (matplotlib is not installed).", markup=False)
+        except OSError as exc:
+            raise CliError(f"cannot write the curve to {png}: {exc.strerror or exc}") from exc
+        else:
+            console.print(f"Curve: {png}", markup=False)
+    if args.json:
+        payload = {"results": [result.to_dict() for result in results]}
+        try:
+            Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.json}: {exc.strerror or exc}") from exc
+        console.print(f"JSON: {args.json}", markup=False)
+    return 0
+
+
+# -- report -------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+
+def _bucket(text: str) -> int | timedelta:
+    """``--bucket``: N routed answers, or a time span (``30m``, ``6h``, ``1d``)."""
+    from lc_gemini_router.reports import parse_bucket
+
+    try:
+        return parse_bucket(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from lc_gemini_router.reports import load_cost_log, render_report, report_tables, summarize
+
+    path = Path(args.costlog)
+    try:
+        records = load_cost_log(path)
+    except OSError as exc:
+        raise CliError(f"cannot read cost log {path}: {exc.strerror or exc}") from exc
+    if not records:
+        raise CliError(f"cost log {path} has no records: nothing to report")
+    report = summarize(records)
+    out = Path(args.out) if args.out else path.with_name(f"{path.stem}-report")
+    try:
+        written = render_report(report, records, out, bucket=args.bucket, source=path.name)
+    except ImportError as exc:
+        msg = "the report command needs matplotlib: install lc-gemini-router[cli]"
+        raise CliError(msg) from exc
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
+    for table in report_tables(report):
+        rich_table = _table(
+            table.title,
+            table.columns,
+            table.rows,
+            total=table.total,
+            show_header=table.show_header,
+        )
+        console.print(rich_table, crop=False)
+    if report.unpriced_calls:
+        console.print(
+            f"{report.unpriced_calls} calls had no price: their cost is unknown and not counted.",
+            style="yellow",
+        )
+    console.print(f"Wrote {len(written)} files to {out}:", markup=False)
+    for file in written:
+        console.print(f"  {file}", markup=False, soft_wrap=True)
+    return 0
 
 
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
@@ -667,9 +1097,111 @@ def _parser() -> argparse.ArgumentParser:
     )
     models.set_defaults(handler=_cmd_models)
 
-    # [calibrate parser]
-    # [eval parser]
-    # [report parser]
+    calibrate_parser = commands.add_parser(
+        "calibrate",
+        help="pick the escalation threshold from a sample of requests and write a config",
+        description="Replay a sample of requests at every escalation threshold and write "
+        "the router config with the one that meets a target: a share of requests on Pro, "
+        "or a budget per 1,000 requests. The sample is a cost log (demo --log, or "
+        "GeminiCostCallbackHandler(log=...)), whose recorded scores are reused, or JSON "
+        'lines of requests ({"id": ..., "prompt": ...}, optionally with a "score"); '
+        "requests without a score are scored with the classifier: live with an API key, "
+        "or on the simulator with --simulated.",
+    )
+    calibrate_parser.add_argument(
+        "sample", metavar="SAMPLE.jsonl", help="a cost log or request lines (JSON lines)"
+    )
+    calibrate_parser.add_argument(
+        "--target-pro-share",
+        metavar="SHARE",
+        help="share of requests to answer on Pro: 0.2 or 20%%",
+    )
+    calibrate_parser.add_argument(
+        "--budget-per-1k-requests",
+        metavar="USD",
+        help="spend per 1,000 requests, classifier included: the most Pro within it",
+    )
+    calibrate_parser.add_argument(
+        "--out",
+        metavar="FILE.toml",
+        default="router.toml",
+        help="where to write the router config (default router.toml; replaced)",
+    )
+    calibrate_parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="start from these router settings (TOML; a pyproject.toml is read from "
+        "[tool.lc_gemini_router])",
+    )
+    _add_backend_flags(calibrate_parser)
+    calibrate_parser.set_defaults(handler=_cmd_calibrate)
+    eval_parser = commands.add_parser(
+        "eval",
+        help="replay a labelled dataset: quality vs Pro share, spend, against RouteLLM",
+        description="Replay a labelled dataset through the router's policy at every "
+        "escalation threshold and report Pro share, spend (against all-Pro) and quality "
+        "retained, the curve as a PNG, and where it stands against RouteLLM's published "
+        "MT-Bench point. DATASET is RouteLLM's data folder (MT-Bench question.jsonl + "
+        "judgements.jsonl and/or GSM8K gsm8k_responses.csv: each is reported) or a .jsonl "
+        'file, one item per line: {"id", "prompt" (or "messages"), "quality_lite", '
+        '"quality_pro", optional "score" (recorded classifier difficulty 0-1), "category", '
+        '"input_tokens", "output_tokens_lite", "output_tokens_pro"}.',
+    )
+    eval_parser.add_argument(
+        "dataset", metavar="DATASET", help="a RouteLLM data folder or a .jsonl file"
+    )
+    eval_parser.add_argument(
+        "--format",
+        metavar="FORMAT",
+        help="mt-bench, gsm8k or jsonl (default: detected; a folder with both runs both)",
+    )
+    eval_parser.add_argument(
+        "--scorer",
+        metavar="SCORER",
+        help="rules (offline: rules only, the rest takes the fallback lane), recorded "
+        '(each item\'s "score"), simulated (offline keyword classifier: SIMULATED), live '
+        "(Gemini's classifier; needs GOOGLE_API_KEY). Default: live with a key, else rules",
+    )
+    png_group = eval_parser.add_mutually_exclusive_group()
+    png_group.add_argument(
+        "--png",
+        metavar="FILE.png",
+        help=f"where to save the quality-vs-Pro-share curve (default {_EVAL_DEFAULT_PNG})",
+    )
+    png_group.add_argument("--no-png", action="store_true", help="do not save the curve")
+    eval_parser.add_argument("--json", metavar="FILE.json", help="write every figure as JSON")
+    eval_parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the router settings replayed (TOML; a pyproject.toml is read from "
+        "[tool.lc_gemini_router])",
+    )
+    eval_parser.set_defaults(handler=_cmd_eval)
+    report = commands.add_parser(
+        "report",
+        help="summarize a cost log into tables, PNG plots and an HTML page",
+        description="Read the JSON lines a cost handler wrote (demo --log, or "
+        "GeminiCostCallbackHandler(log=...)) and show where the money went: spend by "
+        "model and by role, savings against sending every answer to Pro, the "
+        "classifier's share of spend, and the escalation rate over time. Writes PNG "
+        "plots and report.html into --out.",
+    )
+    report.add_argument("costlog", metavar="COSTLOG.jsonl", help="the cost log to read")
+    report.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write the plots and report.html "
+        "(default: COSTLOG-report next to the log, e.g. costs-report/)",
+    )
+    report.add_argument(
+        "--bucket",
+        type=_bucket,
+        default=None,
+        metavar="N",
+        help="escalation-rate buckets: N routed answers each, or a time span such as "
+        "30m, 6h, 1d (default: N for about 20 buckets)",
+    )
+    report.set_defaults(handler=_cmd_report)
     return parser
 
 
