@@ -392,3 +392,20 @@ def test_route_is_a_dry_run_with_the_same_decision() -> None:
     assert (tools.lane, tools.tools) == ("pro_tools", 3)
     assert cb.by_role == {"classifier": cb.by_role["classifier"]}  # no answer was made
     assert cb.by_role["classifier"].calls == 1
+
+
+def test_cost_log_ties_each_classifier_call_to_its_answer(tmp_path: Any) -> None:
+    import json
+
+    log = tmp_path / "costs.jsonl"
+    router = make_router()
+    with get_gemini_cost_callback(log=log):
+        first = router.invoke("solve the riddle")
+        router.batch(["capital of Peru?", "capital of Chile?"])
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    answers = [line for line in lines if line["role"] == "answer"]
+    classifiers = [line for line in lines if line["role"] == "classifier"]
+    assert len(answers) == 3 and len(classifiers) == 3
+    assert all(a["router_run_id"] == a["run_id"] for a in answers)
+    assert {c["router_run_id"] for c in classifiers} == {a["run_id"] for a in answers}
+    assert first.response_metadata["lc_gemini_router"]["decision"]["source"] == "classifier"

@@ -19,12 +19,10 @@ Its recorded tokens are priced on ``config.lite_model`` and on ``config.pro_mode
 (:func:`~lc_gemini_router.price_usage`). That replays the *same* tokens on both
 lanes: an answer moved to Pro would also think on Pro, so spend with more Pro is a
 lower bound (and an answer moved off Pro a little over-counted). Its classifier
-cost is the cost of the ``"classifier"`` record whose ``parent_run_id`` is the
-answer's ``run_id``; a classifier record with no such answer is counted with the
-next classifier-decided answer of the file (the classifier call runs just before
-its answer, and the total is what the calibration uses). Today's router logs its
-classifier call under the structured-output chain's run, not the answer's, so the
-second rule is the one that applies. Other records
+cost is the cost of the ``"classifier"`` record whose ``router_run_id`` is the
+answer's ``run_id``; in logs written before that field existed, a classifier record
+is counted with the next classifier-decided answer of the file (the classifier call
+runs just before its answer, and the total is what the calibration uses). Other records
 (speculative work, calls made outside a router) are skipped.
 
 **(b) request lines**, one request per line::
@@ -193,6 +191,7 @@ class _LogRecord(BaseModel):
 
     run_id: str
     parent_run_id: str | None = None
+    router_run_id: str | None = None
     role: str
     service_tier: ServiceTier = "standard"
     input_tokens: int = Field(default=0, ge=0)
@@ -378,7 +377,7 @@ def _read_cost_log(
     for event in events:
         if isinstance(event, _LogRecord):
             cost = event.cost or Decimal(0)
-            parent = by_run.get(event.parent_run_id or "")
+            parent = by_run.get(event.router_run_id or event.parent_run_id or "")
             if parent is not None:
                 parent.classifier_cost += cost
             else:

@@ -54,6 +54,7 @@ __all__ = [
     "ROLE_METADATA_KEY",
     "ROLE_SPECULATIVE",
     "ROUTER_METADATA_KEY",
+    "ROUTER_RUN_METADATA_KEY",
     "SERVICE_TIER_METADATA_KEY",
     "WASTED_EVENT",
     "CallRecord",
@@ -68,6 +69,8 @@ CLASSIFIER_TAG = "lc_gemini_router:classifier"
 """Run tag carried by the router's classifier calls."""
 ROLE_CLASSIFIER = "classifier"
 ROLE_ANSWER = "answer"
+ROUTER_RUN_METADATA_KEY = "lc_gemini_router_run_id"
+"""Run metadata key the router puts on its classifier call: the router run it serves."""
 SERVICE_TIER_METADATA_KEY = "lc_gemini_router_service_tier"
 """Run metadata key to price a run at another service tier (``"flex"``, ``"priority"``)."""
 ROLE_SPECULATIVE = "speculative"
@@ -141,6 +144,9 @@ class CallRecord:
     cost: CostBreakdown | None
     reference_cost: CostBreakdown | None
     decision: Mapping[str, Any] | None = None
+    router_run_id: str | None = None
+    """The router run this call belongs to: its own ID for a routed answer, the
+    serving router's for its classifier call (None outside a router)."""
     timestamp: float = field(default_factory=time.time)
 
     @property
@@ -168,6 +174,7 @@ class CallRecord:
             "cost_breakdown": self.cost.to_dict() if self.cost else None,
             "reference_cost": str(self.reference_cost.total) if self.reference_cost else None,
             "decision": dict(self.decision) if self.decision else None,
+            "router_run_id": self.router_run_id,
         }
         return json.dumps(data, default=str, separators=(",", ":"))
 
@@ -176,6 +183,7 @@ class CallRecord:
 class _RunInfo:
     role: str
     service_tier: ServiceTier
+    router_run_id: str | None = None
 
 
 class GeminiCostCallbackHandler(BaseCallbackHandler):
@@ -445,8 +453,10 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         tier = meta.get(SERVICE_TIER_METADATA_KEY, self.service_tier)
         if tier not in SERVICE_TIERS:
             tier = self.service_tier
+        router_run = meta.get(ROUTER_RUN_METADATA_KEY)
+        info = _RunInfo(role, tier, router_run if isinstance(router_run, str) else None)
         with self._lock:
-            self._runs[run_id] = _RunInfo(role=role, service_tier=tier)
+            self._runs[run_id] = info
 
     def _price(
         self,
@@ -513,6 +523,7 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
             cost=cost,
             reference_cost=reference,
             decision=decision if isinstance(decision, Mapping) else None,
+            router_run_id=info.router_run_id or (str(run_id) if decision else None),
         )
 
     def add_record(self, record: CallRecord) -> None:

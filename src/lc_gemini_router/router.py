@@ -62,6 +62,7 @@ from lc_gemini_router.callbacks import (
     CLASSIFIER_TAG,
     ROLE_CLASSIFIER,
     ROLE_METADATA_KEY,
+    ROUTER_RUN_METADATA_KEY,
     WASTED_EVENT,
 )
 from lc_gemini_router.classifier import Classifier, ClassifierOutcome
@@ -677,7 +678,11 @@ class GeminiRouter(BaseChatModel):
             "callbacks": manager,
             # "nostream" keeps LangGraph's message stream free of classifier tokens.
             "tags": ["nostream", CLASSIFIER_TAG],
-            "metadata": {ROLE_METADATA_KEY: ROLE_CLASSIFIER},
+            "metadata": {
+                ROLE_METADATA_KEY: ROLE_CLASSIFIER,
+                # Lets cost logs tie this call to the answer it routed.
+                **({ROUTER_RUN_METADATA_KEY: str(run_id)} if run_id else {}),
+            },
             "run_name": "gemini_router_classifier",
         }
         return config, manager
