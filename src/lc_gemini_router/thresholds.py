@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -89,9 +90,13 @@ def lane_at(request: ScoredRequest, threshold: float, config: RouterConfig) -> L
 
 
 def candidate_thresholds(requests: Iterable[ScoredRequest]) -> list[float]:
-    """Every threshold at which some decision changes: the distinct scores, plus 0 and 1.01."""
+    """Every threshold at which some decision changes: the distinct scores, plus 0 and 1.01.
+
+    1.01 stands for "above every score" (nothing escalates by score); ``RouterConfig``
+    caps a configured threshold at 1.0.
+    """
     scores = {r.score for r in requests if r.score is not None and r.rule_lane is None}
-    return sorted({0.0, *scores, 1.01})
+    return sorted({0.0, *scores, _ABOVE_ANY_SCORE})
 
 
 def sweep(
@@ -99,30 +104,74 @@ def sweep(
     thresholds: Iterable[float] | None = None,
     config: RouterConfig | None = None,
 ) -> list[ThresholdPoint]:
-    """Lanes, Pro share and spend at each threshold (default: every candidate)."""
+    """Lanes, Pro share and spend at each threshold (default: every candidate).
+
+    A request's lane depends on the threshold only through one cutoff, its score
+    (escalated at or above it), unless the policy fixes its lane (rules, category
+    lists, tool use). So the policy runs twice per request, at the two extremes, and
+    each threshold is then a bisection over the sorted scores.
+    """
     config = config or RouterConfig()
+    fixed_pro = 0
+    fixed_spend: _Sum = _Sum()
+    variable: list[tuple[float, ScoredRequest]] = []
+    all_pro = _Sum()
+    classifier = Decimal(0)
+    for request in requests:
+        all_pro.add(request.pro_cost)
+        classifier += request.classifier_cost
+        escalated = lane_at(request, 0.0, config) != "lite"
+        kept = lane_at(request, _ABOVE_ANY_SCORE, config) != "lite"
+        if escalated == kept or request.score is None:
+            fixed_pro += escalated
+            fixed_spend.add(request.pro_cost if escalated else request.lite_cost)
+        else:
+            variable.append((request.score, request))
+    variable.sort(key=lambda item: item[0])
+    scores = [score for score, _ in variable]
+    # lite_before[i]: the first i requests on lite; pro_after[i]: the rest on Pro.
+    lite_before = [_Sum()]
+    for _, request in variable:
+        lite_before.append(lite_before[-1].plus(request.lite_cost))
+    pro_after = [_Sum()]
+    for _, request in reversed(variable):
+        pro_after.append(pro_after[-1].plus(request.pro_cost))
+    pro_after.reverse()
+
     points = []
     for threshold in candidate_thresholds(requests) if thresholds is None else thresholds:
-        pro = 0
-        spend: Decimal | None = Decimal(0)
-        all_pro: Decimal | None = Decimal(0)
-        for request in requests:
-            on_pro = lane_at(request, threshold, config) != "lite"
-            pro += on_pro
-            answer = request.pro_cost if on_pro else request.lite_cost
-            spend = None if spend is None or answer is None else spend + answer
-            if spend is not None:
-                spend += request.classifier_cost
-            all_pro = (
-                None if all_pro is None or request.pro_cost is None else all_pro + request.pro_cost
-            )
+        cut = bisect_left(scores, threshold)
+        spend = fixed_spend.plus_sum(lite_before[cut]).plus_sum(pro_after[cut])
+        total = None if spend.total is None else spend.total + classifier
         points.append(
             ThresholdPoint(
                 threshold=threshold,
                 requests=len(requests),
-                pro_share=pro / len(requests) if requests else 0.0,
-                spend=spend,
-                all_pro_spend=all_pro,
+                pro_share=(fixed_pro + len(variable) - cut) / len(requests) if requests else 0.0,
+                spend=total,
+                all_pro_spend=all_pro.total,
             )
         )
     return points
+
+
+_ABOVE_ANY_SCORE = 1.01
+"""A threshold no score reaches (the policy escalates at or above the threshold)."""
+
+
+@dataclass
+class _Sum:
+    """A Decimal sum that turns unknown (None) once any term is unknown."""
+
+    total: Decimal | None = Decimal(0)
+
+    def plus(self, amount: Decimal | None) -> _Sum:
+        if self.total is None or amount is None:
+            return _Sum(None)
+        return _Sum(self.total + amount)
+
+    def plus_sum(self, other: _Sum) -> _Sum:
+        return self.plus(other.total)
+
+    def add(self, amount: Decimal | None) -> None:
+        self.total = self.plus(amount).total
