@@ -619,8 +619,7 @@ class Calibration:
     target: str
     """The target, for humans: ``"Pro share 20%"``, ``"at most $0.5 per 1,000 requests"``."""
     points: tuple[ThresholdPoint, ...]
-    """Every point evaluated, by threshold: the chosen one, its neighbours, those probed
-    on the way, and always the lowest and the highest candidate threshold."""
+    """Every candidate threshold's point, by threshold."""
     candidates: int
     """How many candidate thresholds the sample has."""
 
@@ -643,59 +642,6 @@ def pro_requests(point: ThresholdPoint) -> int:
 def _money(amount: Decimal) -> str:
     value = amount.quantize(Decimal("0.000001")).normalize()
     return f"${value:f}"
-
-
-class _Points:
-    """Points at the candidate thresholds, each replayed (with :func:`sweep`) when needed.
-
-    A sweep costs one policy decision per request and threshold; a sample with many
-    distinct scores has as many candidates as requests, so a full sweep grows with
-    the square of the sample. The Pro share never rises with the threshold (a score
-    at or above it goes to Pro, nothing else depends on it), so targets are found by
-    bisection, with a handful of single-threshold sweeps.
-    """
-
-    def __init__(
-        self, requests: Sequence[ScoredRequest], thresholds: Sequence[float], config: RouterConfig
-    ) -> None:
-        self.requests = requests
-        self.thresholds = thresholds
-        self.config = config
-        self._done: dict[int, ThresholdPoint] = {}
-
-    def __len__(self) -> int:
-        return len(self.thresholds)
-
-    def __getitem__(self, index: int) -> ThresholdPoint:
-        point = self._done.get(index)
-        if point is None:
-            point = sweep(self.requests, [self.thresholds[index]], self.config)[0]
-            self._done[index] = point
-        return point
-
-    def sweep_all(self) -> list[ThresholdPoint]:
-        missing = [i for i in range(len(self)) if i not in self._done]
-        found = sweep(self.requests, [self.thresholds[i] for i in missing], self.config)
-        self._done.update(zip(missing, found, strict=True))
-        return [self._done[i] for i in range(len(self))]
-
-    def first(self, test: Callable[[ThresholdPoint], bool]) -> int:
-        """The first index whose point passes ``test`` (len when none does).
-
-        ``test`` must be monotone over thresholds: False, ..., False, True, ..., True.
-        """
-        low, high = 0, len(self)
-        while low < high:
-            middle = (low + high) // 2
-            if test(self[middle]):
-                high = middle
-            else:
-                low = middle + 1
-        return low
-
-    def evaluated(self) -> tuple[ThresholdPoint, ...]:
-        """The points replayed so far, by threshold, the lowest and highest among them."""
-        return tuple(self[i] for i in sorted({*self._done, 0, len(self) - 1}))
 
 
 def calibrate(
@@ -738,7 +684,7 @@ def calibrate(
         msg = "the sample has no requests"
         raise ConfigError(msg)
     thresholds = sorted({min(t, 1.0) for t in candidate_thresholds(requests)})
-    points = _Points(requests, thresholds, config)
+    points = sweep(requests, thresholds, config)
     if target_pro_share is not None:
         index, target = _closest_share(points, target_pro_share)
     else:
@@ -753,63 +699,40 @@ def calibrate(
         neighbours=neighbours,
         config=config.with_overrides({"escalation_threshold": chosen.threshold}),
         target=target,
-        points=points.evaluated(),
+        points=tuple(points),
         candidates=len(points),
     )
 
 
-def _closest_share(points: _Points, share: float) -> tuple[int, str]:
+def _closest_share(points: Sequence[ThresholdPoint], share: float) -> tuple[int, str]:
     if not 0 <= share <= 1:
         msg = f"the target Pro share must be between 0 and 1, got {share}"
         raise ConfigError(msg)
     # Exact: counts of requests, not float shares.
-    wanted = Decimal(str(share)) * len(points.requests)
+    wanted = Decimal(str(share)) * points[0].requests
     description = f"Pro share {(Decimal(str(share)) * 100).normalize():f}%"
-    last = len(points) - 1
-    # Counts only fall as the threshold rises: the first at or below the target and
-    # the one before it are the closest from each side.
-    at_or_below = points.first(lambda p: pro_requests(p) <= wanted)
-    if at_or_below > last:
-        return last, description
-    count = pro_requests(points[at_or_below])
-    if at_or_below > 0:
-        above_count = pro_requests(points[at_or_below - 1])
-        if above_count - wanted < wanted - count:
-            return at_or_below - 1, description
-    # A tie, or the closer side: the highest threshold with that count (the cheapest).
-    return points.first(lambda p: pro_requests(p) < count) - 1, description
+    # The closest count; on a tie the higher threshold, which is the cheaper.
+    index = min(range(len(points)), key=lambda i: (abs(pro_requests(points[i]) - wanted), -i))
+    return index, description
 
 
-def _within_budget(points: _Points, budget: Decimal) -> tuple[int, str]:
+def _within_budget(points: Sequence[ThresholdPoint], budget: Decimal) -> tuple[int, str]:
     if not budget.is_finite() or budget < 0:
         msg = f"the budget per 1,000 requests must be a number >= 0, got {budget}"
         raise ConfigError(msg)
     description = f"at most {_money(budget)} per 1,000 requests"
-    monotone = all(
-        r.lite_cost is not None and r.pro_cost is not None and r.pro_cost >= r.lite_cost
-        for r in points.requests
-    )
-    if monotone:
-        # Spend only falls as the threshold rises: bisect, the cheapest is the last.
-        index = points.first(lambda p: p.spend_per_1k is not None and p.spend_per_1k <= budget)
-        if index < len(points):
-            return index, description
-        cheapest = points[len(points) - 1]
-        _out_of_reach(budget, cheapest)
-    every = points.sweep_all()
-    known = [p for p in every if p.spend_per_1k is not None]
+    known = [p for p in points if p.spend_per_1k is not None]
     if not known:
         msg = (
             "the sample's costs are unknown (a lane model has no price): "
             "a budget cannot be checked; give a Pro share target instead"
         )
         raise ConfigError(msg)
-    within = [
-        i for i, p in enumerate(every) if p.spend_per_1k is not None and p.spend_per_1k <= budget
-    ]
-    if not within:
-        _out_of_reach(budget, min(known, key=lambda p: (p.spend_per_1k, -p.threshold)))
-    return within[0], description
+    # The lowest threshold within budget: the most Pro the budget buys.
+    for index, point in enumerate(points):
+        if point.spend_per_1k is not None and point.spend_per_1k <= budget:
+            return index, description
+    _out_of_reach(budget, min(known, key=lambda p: (p.spend_per_1k, -p.threshold)))
 
 
 def _out_of_reach(budget: Decimal, cheapest: ThresholdPoint) -> NoReturn:
