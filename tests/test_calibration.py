@@ -157,7 +157,7 @@ def test_budget_target_exact_spend() -> None:
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_bisection_agrees_with_a_full_sweep(seed: int) -> None:
+def test_choice_is_the_closest_point_of_a_full_sweep(seed: int) -> None:
     config = RouterConfig(never_escalate={"translation"})
     requests = mixed(seed)
     points = all_points(requests, config)

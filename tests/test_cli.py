@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from lc_gemini_router import LaneError
-from lc_gemini_router.cli import main, usd
+from lc_gemini_router.cli import main
 from lc_gemini_router.demo import WORKLOAD, gemini_backend, run_workload
+from lc_gemini_router.formatting import usd
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from lc_gemini_router.callbacks import GeminiCostCallbackHandler
-from lc_gemini_router.cli import main, usd
+from lc_gemini_router.cli import main
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.demo import WORKLOAD, DemoResult, gemini_backend, run_workload
 from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.formatting import usd
 from lc_gemini_router.reports import (
     PLOT_FILES,
     REPORT_HTML,

@@ -41,6 +41,7 @@ from lc_gemini_router.callbacks import (
 )
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.errors import ConfigError, GeminiRouterWarning, LaneError
+from lc_gemini_router.formatting import share_of, usd
 from lc_gemini_router.pricing import (
     SERVICE_TIERS,
     ModelPrice,
@@ -74,21 +75,6 @@ class CliError(Exception):
 
 
 # -- formatting ---------------------------------------------------------------------------
-
-
-def usd(amount: Decimal | None) -> str:
-    """Exact dollars in plain notation (``$0.000275``); ``unknown`` for None."""
-    if amount is None:
-        return "unknown"
-    if amount == 0:
-        return "$0"
-    return f"${amount.normalize():f}"
-
-
-def _percent(part: Decimal, whole: Decimal) -> str:
-    if whole == 0:
-        return "-"
-    return f"{(part * 100 / whole).quantize(Decimal('0.1'))}%"
 
 
 def _tokens(count: int) -> str:
@@ -254,7 +240,7 @@ def _totals_tables(cb: GeminiCostCallbackHandler) -> tuple[Table, Table]:
             _tokens(t.output_tokens),
             _tokens(t.reasoning_tokens),
             usd(t.cost),
-            _percent(t.cost, cb.total_cost),
+            share_of(t.cost, cb.total_cost),
         )
         for model, t in sorted(cb.by_model.items())
     ]
@@ -270,7 +256,7 @@ def _totals_tables(cb: GeminiCostCallbackHandler) -> tuple[Table, Table]:
             _tokens(cb.by_role[role].input_tokens),
             _tokens(cb.by_role[role].output_tokens),
             usd(cb.by_role[role].cost),
-            _percent(cb.by_role[role].cost, cb.total_cost),
+            share_of(cb.by_role[role].cost, cb.total_cost),
         )
         for role in roles
     ]
@@ -302,11 +288,11 @@ def _summary(
             usd(reference),
             f"the answers' tokens at {cb.reference_model} prices, no classifier",
         ),
-        ("savings", usd(savings), f"{_percent(savings, reference)} of the all-Pro reference"),
+        ("savings", usd(savings), f"{share_of(savings, reference)} of the all-Pro reference"),
         (
             "classifier",
             usd(classifier_cost),
-            f"{_percent(classifier_cost, cb.total_cost)} of spend",
+            f"{share_of(classifier_cost, cb.total_cost)} of spend",
         ),
         ("on Flash-Lite", f"{on_lite} of {len(results)}", "requests answered on the cheap lane"),
     ]

@@ -60,6 +60,7 @@ from lc_gemini_router.callbacks import (
     UsageTotals,
 )
 from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.formatting import percent, share_of, usd
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -636,26 +637,8 @@ class ReportTable:
     show_header: bool = True
 
 
-def _usd(amount: Decimal | None) -> str:
-    if amount is None:
-        return "unknown"
-    if amount == 0:
-        return "$0"
-    return f"${amount.normalize():f}"
-
-
-def _percent(share: Decimal | float | None) -> str:
-    if share is None:
-        return "-"
-    return f"{(Decimal(share) * 100).quantize(Decimal('0.1'))}%"
-
-
-def _of(part: Decimal, whole: Decimal) -> str:
-    return _percent(_share(part, whole))
-
-
 def _count_share(count: int, whole: int) -> str:
-    return _percent(Decimal(count) / whole if whole else None)
+    return percent(Decimal(count) / whole if whole else None)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -676,7 +659,7 @@ def report_tables(report: CostReport) -> list[ReportTable]:
     reference_note = "the answers' usage at Pro prices; no classifier, no speculation"
     if report.unreferenced_answers:
         reference_note += f"; {report.unreferenced_answers} priced answers have no reference"
-    wasted_note = f"{_percent(report.wasted_share)} of spend; "
+    wasted_note = f"{percent(report.wasted_share)} of spend; "
     wasted_note += _plural(report.wasted_calls, "cancelled call")
     if report.wasted_estimated:
         wasted_note += f" ({report.wasted_estimated} estimated)"
@@ -685,25 +668,25 @@ def report_tables(report: CostReport) -> list[ReportTable]:
         ("model calls", str(report.calls), _span(report)),
         (
             "total spend",
-            _usd(total),
+            usd(total),
             "every priced call, classifier included" + (unpriced if report.unpriced_calls else ""),
         ),
-        ("all-Pro reference", _usd(report.reference_cost), reference_note),
-        ("savings", _usd(report.savings), f"{_percent(report.savings_share)} of the reference"),
+        ("all-Pro reference", usd(report.reference_cost), reference_note),
+        ("savings", usd(report.savings), f"{percent(report.savings_share)} of the reference"),
         (
             "classifier",
-            _usd(report.classifier_cost),
-            f"{_percent(report.classifier_share)} of spend",
+            usd(report.classifier_cost),
+            f"{percent(report.classifier_share)} of spend",
         ),
         (
             "wasted speculation",
-            _usd(report.wasted_cost),
+            usd(report.wasted_cost),
             wasted_note,
         ),
         (
             "escalated",
             escalation,
-            f"{_percent(report.escalation_rate)} of routed answers on pro or pro_tools",
+            f"{percent(report.escalation_rate)} of routed answers on pro or pro_tools",
         ),
     )
     model_rows = tuple(
@@ -714,8 +697,8 @@ def report_tables(report: CostReport) -> list[ReportTable]:
             f"{t.cached_tokens:,}",
             f"{t.output_tokens:,}",
             f"{t.reasoning_tokens:,}",
-            _usd(t.cost),
-            _of(t.cost, total),
+            usd(t.cost),
+            share_of(t.cost, total),
         )
         for model, t in sorted(report.by_model.items(), key=lambda item: (-item[1].cost, item[0]))
     )
@@ -728,8 +711,8 @@ def report_tables(report: CostReport) -> list[ReportTable]:
             str(t.unpriced_calls),
             f"{t.input_tokens:,}",
             f"{t.output_tokens:,}",
-            _usd(t.cost),
-            _of(t.cost, total),
+            usd(t.cost),
+            share_of(t.cost, total),
         )
         for role, t in report.by_role.items()
     )
@@ -740,7 +723,7 @@ def report_tables(report: CostReport) -> list[ReportTable]:
         str(t.unpriced_calls),
         f"{t.input_tokens:,}",
         f"{t.output_tokens:,}",
-        _usd(t.cost),
+        usd(t.cost),
         "100%" if total else "-",
     )
     lane_rows = tuple(
@@ -815,7 +798,7 @@ def _bars(title: str, costs: Mapping[str, Decimal], total: Decimal, path: Path) 
     names = [_plain(name) for name, _ in items]
     values = [float(cost) for _, cost in items]
     container = axes.barh(names, values, color="#4c72b0")
-    labels = [_plain(f"{_usd(cost)} ({_of(cost, total)})") for _, cost in items]
+    labels = [_plain(f"{usd(cost)} ({share_of(cost, total)})") for _, cost in items]
     axes.bar_label(container, labels=labels, padding=3, fontsize=8)
     axes.set_xlim(0, max(values) * 1.45)
     axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _plain(f"${x:g}")))
@@ -844,12 +827,12 @@ def _savings_plot(report: CostReport, path: Path) -> Path:
             )
             left += float(totals.cost)
     axes.barh("all Pro", float(report.reference_cost), color="#4c72b0", label="all-Pro reference")
-    axes.text(left, 0, _plain(f" {_usd(report.total_cost)}"), va="center", fontsize=8)
-    saved = f"saves {_usd(report.savings)} ({_percent(report.savings_share)})"
+    axes.text(left, 0, _plain(f" {usd(report.total_cost)}"), va="center", fontsize=8)
+    saved = f"saves {usd(report.savings)} ({percent(report.savings_share)})"
     axes.text(
         float(report.reference_cost),
         1,
-        _plain(f" {_usd(report.reference_cost)}: {saved}"),
+        _plain(f" {usd(report.reference_cost)}: {saved}"),
         va="center",
         fontsize=8,
     )
@@ -980,7 +963,7 @@ def _series_table(series: EscalationSeries) -> ReportTable:
             f"{p.first_answer}-{p.first_answer + p.answers - 1}",
             str(p.answers),
             str(p.escalated),
-            _percent(p.rate),
+            percent(p.rate),
         )
         for p in series.points[:_HTML_SERIES_ROWS]
     )

@@ -1,0 +1,35 @@
+"""How money and shares are written for people: the CLI, reports and notes share these.
+
+Example:
+    >>> from decimal import Decimal
+    >>> from lc_gemini_router.formatting import percent, usd
+    >>> usd(Decimal("0.0002750")), usd(None), percent(Decimal("0.1234"))
+    ('$0.000275', 'unknown', '12.3%')
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+__all__ = ["percent", "share_of", "usd"]
+
+
+def usd(amount: Decimal | None) -> str:
+    """Exact dollars in plain notation (``$0.000275``, never ``2.75E-4``); ``unknown`` for None."""
+    if amount is None:
+        return "unknown"
+    if amount == 0:
+        return "$0"
+    return f"${amount.normalize():f}"
+
+
+def percent(share: Decimal | float | None) -> str:
+    """A share (0..1) as a percentage with one decimal; ``-`` when unknown."""
+    if share is None:
+        return "-"
+    return f"{(Decimal(share) * 100).quantize(Decimal('0.1'))}%"
+
+
+def share_of(part: Decimal, whole: Decimal) -> str:
+    """``part`` as a percentage of ``whole``; ``-`` when the whole is zero."""
+    return "-" if whole == 0 else percent(part / whole)
