@@ -49,7 +49,10 @@ def test_usd_is_exact_and_plain() -> None:
 # -- help -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["route"], ["price"], ["models"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["demo"], ["route"], ["price"], ["models"], ["calibrate"], ["eval"], ["report"]],
+)
 def test_help(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     code, out, _ = run(capsys, *command, "--help")
     assert code == 0

@@ -21,6 +21,7 @@ from lc_gemini_router.simulator import GeminiSimulator
 from tests.routing_kit import Backend, is_classifier
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+ROUTELLM = Path(__file__).resolve().parents[2] / "shared" / "data" / "routellm"
 
 
 def python_snippets() -> list[str]:
@@ -62,21 +63,31 @@ def cli_lines() -> list[str]:
 
 
 def test_readme_cli_examples_run(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from lc_gemini_router.cli import main
 
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    routellm = ROUTELLM if ROUTELLM.is_dir() else None
+    if routellm is not None:
+        (tmp_path / "routellm-data").symlink_to(routellm)
     lines = cli_lines()
-    assert len(lines) == 6
+    assert len(lines) == 10
     for line in lines:
+        if "routellm-data" in line and routellm is None:
+            continue  # the RouteLLM data is not beside this checkout
         assert main(shlex.split(line)[1:]) == 0, line
     out = capsys.readouterr().out
     assert "SIMULATED" in out
     assert "$0.802" in out  # the long-prompt Pro example, priced at the > 200k rates
     assert "$0.0336" in out  # one 1K image in batch
+    assert (tmp_path / "router.toml").is_file()
+    assert (tmp_path / "report" / "report.html").is_file()
+    if routellm is not None:
+        assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
 
 
 def _render(value: Any) -> str:

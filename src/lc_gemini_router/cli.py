@@ -1,4 +1,4 @@
-"""The ``lc-gemini-router`` command: a routing demo, one-prompt decisions, prices.
+"""The ``lc-gemini-router`` command: demo, decisions, prices, thresholds and reports.
 
 Commands::
 
@@ -7,6 +7,11 @@ Commands::
     lc-gemini-router price MODEL --input N --output N [--cached N] [--thinking N]
                            [--batch | --tier TIER] [--images SIZE:COUNT ...]
     lc-gemini-router models
+    lc-gemini-router calibrate SAMPLE.jsonl (--target-pro-share S | --budget-per-1k-requests USD)
+                               [--out FILE.toml] [--config FILE] [--live | --simulated]
+    lc-gemini-router eval DATASET [--format F] [--scorer S] [--png FILE | --no-png]
+                          [--json FILE] [--config FILE]
+    lc-gemini-router report COSTLOG.jsonl [--out DIR] [--bucket N|30m|6h|1d]
 
 Without ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) ``demo`` and ``route`` run against
 an embedded loopback simulator, and say so. User mistakes end with exit code 2 and
