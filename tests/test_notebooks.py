@@ -19,8 +19,17 @@ from nbformat import NotebookNode
 import lc_gemini_router
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTED = ("01_quickstart.ipynb", "02_agents_and_tools.ipynb", "03_cost_report.ipynb")
+EXPECTED = (
+    "01_quickstart.ipynb",
+    "02_agents_and_tools.ipynb",
+    "03_cost_report.ipynb",
+    "04_thresholds_from_data.ipynb",
+)
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+# Notebook 04 evaluates on RouteLLM's MT-Bench when ../shared/data/routellm holds it
+# (its default; ROUTELLM_DATA points elsewhere), and skips that step otherwise.
+ROUTELLM = Path(__file__).resolve().parents[2] / "shared" / "data" / "routellm"
+HAS_MT_BENCH = all((ROUTELLM / name).is_file() for name in ("question.jsonl", "judgements.jsonl"))
 CELL_TIMEOUT = 120
 # A Python warning as the kernel prints it: "file.py:12: DeprecationWarning: ..."
 WARNING_LINE = re.compile(r"\b\w+Warning: ")
@@ -39,13 +48,60 @@ SHOWS = {
     ],
     "03_cost_report": [r"the handler's total to the last digit"],
 }
-CHARTS = {"01_quickstart": 0, "02_agents_and_tools": 0, "03_cost_report": 3}
+# Notebook 04, in three steps. Calibrate: the replay of the log at the threshold it ran
+# with gives its bill to the digit; the 25% target is met exactly (10 of 40 answers) at
+# 0.8, which router.toml holds when read back; a $3 budget picks the cheaper 1.0.
+THRESHOLDS_CALIBRATE = [
+    r"^\d+ routed answers: \d+ with a fixed lane \(\d+ on Pro\),\n+\d+ follow their",
+    r"^replay at 0\.6: Pro share \S+, \$(\S+)\n+the log: +\$\1, the same to the last digit$",
+    r"^target: Pro share 25% .*\n+(?:.*\n+)*?chosen +0\.8 +25\.0% +10/40 ",
+    r"^target: at most \$3 per 1,000 requests .*\n+(?:.*\n+)*?chosen +1\.0 +20\.0% +8/40 ",
+    r"^# From costs\.jsonl: Pro share 25%$",
+    r"^chosen 0\.8 -> router\.toml -> escalation_threshold = 0\.8$",
+]
+# Evaluate: both scorers on all 80 questions, the endpoints are RouteLLM's MT-Bench
+# scores (Mixtral 8.34, GPT-4 9.23), the simulated one is labelled as such, and both
+# end on the comparison with RouteLLM's published point.
+THRESHOLDS_EVALUATE = [
+    r"^MT-Bench: 80 questions from ",
+    r"^scorer rules: 2 questions decided by rules, 0 by score, 78 on the fallback lane$",
+    r"^router +0\.00-1\.01 +1\.2% ",  # rules: no threshold changes anything
+    r"^scorer simulated - SIMULATED, not a quality claim: 2 questions decided by rules, 78 by",
+    r"^all Flash-Lite +- +0\.0% +9\.6% +8\.341 +90\.4%$",
+    r"^all Pro +- +100\.0% +100\.0% +9\.228 +100\.0%$",
+    r"^95% quality retained: not reached \(at most 90\.5%, at 1\.2% Pro calls\)",
+    r"^95% quality retained: reached at \d+\.\d% Pro calls \(threshold 0\.\d\d\)",
+    r"^RouteLLM \(Ong et al\., 2024\), .* ~26% GPT-4 calls on MT-Bench; here not reached\.$",
+    r"^RouteLLM \(Ong et al\., 2024\), .*; here \d+\.\d% Pro calls \((fewer|more) than",
+]
+THRESHOLDS_SKIPPED = r"^SKIPPED the MT-Bench evaluation: dataset not found: "
+# Report: the summary agrees with the handler and with the calibrated Pro share, and
+# the HTML page is written.
+THRESHOLDS_REPORT = [
+    r"^  all-Pro reference +\$0\.\d+ +the answers' usage at Pro prices",
+    r"^  escalated +10 of 40 +25\.0% of routed answers on pro or pro_tools$",
+    r"^  classifier +4 +0 +\d+ +\d+ +\$0\.\d+ +\d+\.\d%$",
+    r"^total \$0\.\d+ equals the handler's total$",
+    r"^5 files; HTML report: \S+/report/report\.html$",
+]
+SHOWS["04_thresholds_from_data"] = [
+    *THRESHOLDS_CALIBRATE,
+    *(THRESHOLDS_EVALUATE if HAS_MT_BENCH else [THRESHOLDS_SKIPPED]),
+    *THRESHOLDS_REPORT,
+]
+CHARTS = {
+    "01_quickstart": 0,
+    "02_agents_and_tools": 0,
+    "03_cost_report": 3,
+    # The MT-Bench curve (with the data), the bill against all-Pro, the escalation rate.
+    "04_thresholds_from_data": 3 if HAS_MT_BENCH else 2,
+}
 
 
 @pytest.fixture
 def offline_kernel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The kernel inherits os.environ: no API key (SIMULATED), a private runtime dir."""
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "ROUTELLM_DATA"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter-runtime"))
 
@@ -82,7 +138,7 @@ def text_of(output: NotebookNode) -> str:
     return str(output.get("data", {}).get("text/plain", ""))
 
 
-def test_exactly_the_three_notebooks() -> None:
+def test_exactly_the_four_notebooks() -> None:
     assert tuple(path.name for path in PATHS) == EXPECTED
     assert sorted(SHOWS) == sorted(CHARTS) == [path.stem for path in PATHS]
 
@@ -125,3 +181,22 @@ def test_notebook_runs_simulated(path: Path) -> None:
         assert re.search(pattern, text, re.M), f"{pattern!r} not in the outputs:\n{text}"
     charts = [o for o in outputs(nb, "display_data") if "image/png" in o.data]
     assert len(charts) == CHARTS[path.stem]
+
+
+@pytest.mark.usefixtures("offline_kernel")
+def test_thresholds_notebook_runs_without_routellm_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No MT-Bench data: the evaluation says it is skipped, calibrate and report still run."""
+    monkeypatch.setenv("ROUTELLM_DATA", str(tmp_path / "absent"))
+    nb = execute(nbformat.read(NOTEBOOKS / "04_thresholds_from_data.ipynb", as_version=4))
+
+    assert text_of(outputs(nb)[0]).startswith("SIMULATED")
+    text = "\n".join(text_of(output) for output in outputs(nb))
+    for pattern in [*THRESHOLDS_CALIBRATE, THRESHOLDS_SKIPPED, *THRESHOLDS_REPORT]:
+        assert re.search(pattern, text, re.M), f"{pattern!r} not in the outputs:\n{text}"
+    assert str(tmp_path / "absent") in text
+    assert "MT-Bench: 80 questions" not in text
+    assert "RouteLLM (Ong et al." not in text
+    charts = [o for o in outputs(nb, "display_data") if "image/png" in o.data]
+    assert len(charts) == 2  # the report's two charts, no curve
