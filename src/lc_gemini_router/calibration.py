@@ -68,7 +68,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -85,6 +84,7 @@ from lc_gemini_router.classifier import CLASSIFIER_INSTRUCTION, render_classifie
 from lc_gemini_router.config import Category, RouterConfig
 from lc_gemini_router.costs import price_quietly
 from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.jsonl import JsonLine, read_json_lines
 from lc_gemini_router.policy import RouteDecision, RouteRequest, rule_decision
 from lc_gemini_router.pricing import ServiceTier
 from lc_gemini_router.router import GeminiRouter
@@ -225,30 +225,6 @@ class _RequestLine(BaseModel):
     classifier_cost: Decimal | None = Field(default=None, ge=0)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, JSON object) for each non-blank line."""
-    try:
-        with path.open(encoding="utf-8") as file:
-            for number, line in enumerate(file, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    msg = f"{path}:{number}: not valid JSON ({exc.msg}, column {exc.colno})"
-                    raise ConfigError(msg) from exc
-                if not isinstance(data, dict):
-                    msg = f"{path}:{number}: expected a JSON object, got {type(data).__name__}"
-                    raise ConfigError(msg)
-                yield number, data
-    except OSError as exc:
-        msg = f"cannot read sample {path}: {exc.strerror or exc}"
-        raise ConfigError(msg) from exc
-    except UnicodeDecodeError as exc:
-        msg = f"cannot read sample {path}: not UTF-8 text ({exc.reason})"
-        raise ConfigError(msg) from exc
-
-
 def _invalid(where: str, exc: ValidationError) -> ConfigError:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in error['loc']) or '(line)'}: {error['msg']}"
@@ -275,12 +251,12 @@ def read_sample(path: str | Path, *, config: RouterConfig | None = None) -> Samp
     """
     file = Path(path)
     config = config or RouterConfig()
-    lines = _lines(file)
+    lines = read_json_lines(file, what="sample")
     first = next(lines, None)
     if first is None:
         msg = f"{file}: empty sample (no JSON lines)"
         raise ConfigError(msg)
-    number, data = first
+    number, _, data = first
     rest = _chain(first, lines)
     if "run_id" in data and "role" in data:
         return _read_cost_log(file, rest, config)
@@ -293,9 +269,7 @@ def read_sample(path: str | Path, *, config: RouterConfig | None = None) -> Samp
     raise ConfigError(msg)
 
 
-def _chain(
-    first: tuple[int, dict[str, Any]], rest: Iterator[tuple[int, dict[str, Any]]]
-) -> Iterator[tuple[int, dict[str, Any]]]:
+def _chain(first: JsonLine, rest: Iterator[JsonLine]) -> Iterator[JsonLine]:
     yield first
     yield from rest
 
@@ -337,15 +311,12 @@ class _Answer:
     classifier_cost: Decimal = Decimal(0)
 
 
-def _read_cost_log(
-    file: Path, lines: Iterator[tuple[int, dict[str, Any]]], config: RouterConfig
-) -> Sample:
+def _read_cost_log(file: Path, lines: Iterator[JsonLine], config: RouterConfig) -> Sample:
     answers: list[_Answer] = []
     # File order of answers and classifier records, for classifier calls whose
     # record does not name their answer.
     events: list[_Answer | _LogRecord] = []
-    for number, data in lines:
-        where = f"{file}:{number}"
+    for _, where, data in lines:
         if "run_id" not in data or "role" not in data:
             msg = (
                 f"{where}: not a cost-log record (no run_id or role), unlike the file's first line"
@@ -495,13 +466,10 @@ def _tool_names(count: int) -> tuple[str, ...]:
     return tuple(f"tool_{i}" for i in range(1, count + 1))
 
 
-def _read_requests(
-    file: Path, lines: Iterator[tuple[int, dict[str, Any]]], config: RouterConfig
-) -> Sample:
+def _read_requests(file: Path, lines: Iterator[JsonLine], config: RouterConfig) -> Sample:
     entries: list[ScoredRequest | PendingRequest] = []
     problems: dict[str, None] = {}
-    for number, data in lines:
-        where = f"{file}:{number}"
+    for number, where, data in lines:
         try:
             line = _RequestLine.model_validate(data)
         except ValidationError as exc:

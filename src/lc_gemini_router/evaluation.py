@@ -66,7 +66,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -79,6 +79,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from lc_gemini_router.config import CATEGORIES, Category, Lane, RouterConfig
 from lc_gemini_router.costs import price_quietly
 from lc_gemini_router.errors import GeminiRouterError
+from lc_gemini_router.jsonl import read_json_lines
 from lc_gemini_router.policy import RouteDecision, RouteRequest, rule_decision
 from lc_gemini_router.thresholds import ScoredRequest, candidate_thresholds, lane_at, sweep
 
@@ -276,28 +277,6 @@ def _count_field(row: Mapping[str, Any], name: str, where: str) -> int | None:
     return value
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(file:line, object)`` for each non-blank line; decimals kept exact."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read {path}: {exc}"
-        raise DatasetError(msg) from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            msg = f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
-            raise DatasetError(msg) from exc
-        if not isinstance(row, dict):
-            msg = f"{where}: expected a JSON object, got {type(row).__name__}"
-            raise DatasetError(msg)
-        yield where, row
-
-
 def _messages(row: Mapping[str, Any], where: str) -> tuple[tuple[Role, str], ...]:
     if "messages" in row:
         raw = row["messages"]
@@ -357,7 +336,7 @@ def _jsonl_item(row: Mapping[str, Any], where: str) -> EvalItem:
 def _load_jsonl(path: Path) -> list[EvalItem]:
     items: list[EvalItem] = []
     seen: dict[str, str] = {}
-    for where, row in _jsonl_rows(path):
+    for _, where, row in read_json_lines(path, what="dataset", error=DatasetError):
         item = _jsonl_item(row, where)
         if item.id in seen:
             msg = f"{where}: duplicate id {item.id!r} (first at {seen[item.id]})"
@@ -399,7 +378,7 @@ def _load_mt_bench(folder: Path) -> list[EvalItem]:
     questions_path, judgements_path = (folder / name for name in MT_BENCH_FILES)
     scores: dict[tuple[int, str, int], Fraction] = {}
     answers: dict[tuple[int, str, int], str] = {}
-    for where, row in _jsonl_rows(judgements_path):
+    for _, where, row in read_json_lines(judgements_path, what="dataset", error=DatasetError):
         model = row.get("model")
         if model not in (STRONG_MODEL, WEAK_MODEL):
             continue
@@ -419,7 +398,7 @@ def _load_mt_bench(folder: Path) -> list[EvalItem]:
             answers[key] = answer
 
     items = []
-    for where, row in _jsonl_rows(questions_path):
+    for _, where, row in read_json_lines(questions_path, what="dataset", error=DatasetError):
         turns = row.get("turns")
         if (
             not isinstance(turns, list)

@@ -42,7 +42,6 @@ Example:
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -61,6 +60,7 @@ from lc_gemini_router.callbacks import (
 )
 from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.formatting import percent, share_of, usd
+from lc_gemini_router.jsonl import read_json_lines
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -244,13 +244,7 @@ def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     return value
 
 
-def _record(text: str, line: int) -> LogRecord:
-    try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise _Malformed(f"not valid JSON ({exc.msg}, column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise _Malformed(f"not a JSON object but {type(data).__name__}")
+def _record(data: dict[str, Any], line: int) -> LogRecord:
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
         raise _Malformed(f"missing key {', '.join(repr(k) for k in missing)}")
@@ -274,10 +268,6 @@ def _record(text: str, line: int) -> LogRecord:
     )
 
 
-def _reject_constant(name: str) -> Any:
-    raise _Malformed(f"{name} is not a valid JSON number")
-
-
 def load_cost_log(path: str | PathLike[str]) -> list[LogRecord]:
     """Read a cost log: the JSON lines a cost handler writes with ``log=``.
 
@@ -292,22 +282,16 @@ def load_cost_log(path: str | PathLike[str]) -> list[LogRecord]:
         The records in file order (possibly none, for an empty file).
 
     Raises:
-        OSError: the file cannot be read (``FileNotFoundError`` when it is missing).
-        ConfigError: a line is not a valid record; the message names ``file:line``.
+        ConfigError: the file cannot be read, or a line is not a valid record; the
+            message names ``file:line``.
     """
     records: list[LogRecord] = []
-    with Path(path).open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            try:
-                text = raw.decode("utf-8")
-                if text.strip():
-                    records.append(_record(text, number))
-            except UnicodeDecodeError as exc:
-                msg = f"{path}:{number}: malformed cost log line: not UTF-8 text ({exc.reason})"
-                raise ConfigError(msg) from None
-            except _Malformed as exc:
-                msg = f"{path}:{number}: malformed cost log line: {exc}"
-                raise ConfigError(msg) from None
+    for line in read_json_lines(path, what="cost log"):
+        try:
+            records.append(_record(line.data, line.number))
+        except _Malformed as exc:
+            msg = f"{line.where}: {exc}"
+            raise ConfigError(msg) from None
     return records
 
 
