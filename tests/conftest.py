@@ -14,3 +14,10 @@ def gemini_sim() -> Iterator[GeminiSimulator]:
     """A started loopback Gemini simulator, closed after the test."""
     with GeminiSimulator() as sim:
         yield sim
+
+
+@pytest.fixture
+def offline_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No API key (so nothing goes live) and no terminal size from the environment."""
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "COLUMNS", "LINES"):
+        monkeypatch.delenv(name, raising=False)

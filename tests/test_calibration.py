@@ -34,7 +34,6 @@ from lc_gemini_router.calibration import (
     write_config,
 )
 from lc_gemini_router.classifier import render_classifier_input
-from lc_gemini_router.cli import main
 from lc_gemini_router.demo import gemini_backend, run_workload
 from lc_gemini_router.thresholds import (
     ScoredRequest,
@@ -43,6 +42,9 @@ from lc_gemini_router.thresholds import (
     lane_at,
     sweep,
 )
+from tests.cli_kit import one_line_error, run
+
+pytestmark = pytest.mark.usefixtures("offline_cli")
 
 LITE = "gemini-3.1-flash-lite"
 PRO = "gemini-3.1-pro-preview"
@@ -670,26 +672,6 @@ def test_write_config_replaces_the_file(tmp_path: Path) -> None:
 
 
 # -- CLI --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No API key (so nothing goes live) and no terminal width from the environment."""
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "COLUMNS", "LINES"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("lc-gemini-router: error: ")
-    return lines[0].removeprefix("lc-gemini-router: error: ")
 
 
 def table_rows(out: str) -> dict[str, list[str]]:

@@ -11,30 +11,11 @@ from pathlib import Path
 import pytest
 
 from lc_gemini_router import LaneError
-from lc_gemini_router.cli import main
 from lc_gemini_router.demo import WORKLOAD, gemini_backend, run_workload
 from lc_gemini_router.formatting import usd
+from tests.cli_kit import one_line_error, run
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No API key (so nothing goes live) and no terminal width from the environment."""
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "COLUMNS", "LINES"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    """The single stderr line of a user mistake, without its prefix."""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("lc-gemini-router: error: ")
-    return lines[0].removeprefix("lc-gemini-router: error: ")
+pytestmark = pytest.mark.usefixtures("offline_cli")
 
 
 def test_usd_is_exact_and_plain() -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from lc_gemini_router.cli import main
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.evaluation import (
     DEFAULT_OUTPUT_TOKENS,
@@ -32,6 +31,9 @@ from lc_gemini_router.evaluation import (
     score_items,
 )
 from lc_gemini_router.pricing import default_catalog
+from tests.cli_kit import one_line_error, run
+
+pytestmark = pytest.mark.usefixtures("offline_cli")
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "routellm"
 HAVE_DATA = (DATA / "question.jsonl").is_file() and (DATA / "gsm8k_responses.csv").is_file()
@@ -39,26 +41,6 @@ needs_data = pytest.mark.skipif(
     not HAVE_DATA, reason=f"RouteLLM data not found at {DATA}: these checks need it"
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No API key (nothing goes live) and no terminal width from the environment."""
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "COLUMNS", "LINES"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("lc-gemini-router: error: ")
-    return lines[0].removeprefix("lc-gemini-router: error: ")
 
 
 def assert_png(path: Path) -> None:

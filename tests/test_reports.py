@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from lc_gemini_router.callbacks import GeminiCostCallbackHandler
-from lc_gemini_router.cli import main
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.demo import WORKLOAD, DemoResult, gemini_backend, run_workload
 from lc_gemini_router.errors import ConfigError
@@ -29,6 +28,7 @@ from lc_gemini_router.reports import (
     report_tables,
     summarize,
 )
+from tests.cli_kit import one_line_error, run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PRO = "gemini-3.1-pro-preview"
@@ -429,19 +429,6 @@ def test_render_report_time_buckets_and_empty_logs(hand_log: Path, tmp_path: Pat
 
 
 # -- the report command ------------------------------------------------------------------------
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("lc-gemini-router: error: ")
-    return lines[0].removeprefix("lc-gemini-router: error: ")
 
 
 def test_cli_report_prints_tables_and_paths(
