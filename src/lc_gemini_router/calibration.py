@@ -529,14 +529,6 @@ def _classifier_estimate(
 # -- scoring ------------------------------------------------------------------------------
 
 
-def _placeholder_tool(name: str) -> dict[str, Any]:
-    parameters = {"type": "object", "properties": {}}
-    return {
-        "type": "function",
-        "function": {"name": name, "description": name, "parameters": parameters},
-    }
-
-
 def score_sample(
     requests: Sequence[PendingRequest],
     router: GeminiRouter,
@@ -560,7 +552,7 @@ def score_sample(
     """
     scored = []
     for pending in requests:
-        tools = [_placeholder_tool(name) for name in _tool_names(pending.tools)]
+        tools = _tool_names(pending.tools)
         with get_gemini_cost_callback() as cb:
             decision = router.route(list(pending.messages), tools=tools)
         request = _from_decision(

@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -126,15 +126,6 @@ def _tool_names(count: int) -> tuple[str, ...]:
     return (*names, *(f"tool_{i}" for i in range(len(names) + 1, count + 1)))
 
 
-def _placeholder_tool(name: str) -> dict[str, Any]:
-    """A tool definition with only a name: routing counts and names tools, never runs them."""
-    parameters = {"type": "object", "properties": {}}
-    return {
-        "type": "function",
-        "function": {"name": name, "description": name, "parameters": parameters},
-    }
-
-
 def route_decision(
     router: GeminiRouter, prompt: str, tool_names: Sequence[str] = ()
 ) -> tuple[RouteDecision, Decimal]:
@@ -147,7 +138,7 @@ def route_decision(
         The decision and the exact cost of the classifier call ($0 without one).
     """
     with get_gemini_cost_callback() as cb:
-        decision = router.route(prompt, tools=[_placeholder_tool(n) for n in tool_names])
+        decision = router.route(prompt, tools=tool_names)
     return decision, cb.total_cost
 
 

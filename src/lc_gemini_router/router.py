@@ -159,6 +159,12 @@ def _format_tools(
     return formatted
 
 
+def _named_tool(name: str) -> dict[str, Any]:
+    """A tool definition with only a name, for routing (which never runs tools)."""
+    parameters = {"type": "object", "properties": {}}
+    return {"type": "function", "function": {"name": name, "parameters": parameters}}
+
+
 def _normalise_tool_choice(choice: Any) -> str | None:
     if choice is None or choice is False:
         return None
@@ -394,7 +400,7 @@ class GeminiRouter(BaseChatModel):
         self,
         input: LanguageModelInput,
         *,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] = (),
+        tools: Sequence[str | dict[str, Any] | type | Callable[..., Any] | BaseTool] = (),
         config: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> RouteDecision:
@@ -402,7 +408,8 @@ class GeminiRouter(BaseChatModel):
 
         Applies the rules and, when they leave the request open, calls the classifier
         (a run marked and priced as classifier spend; its score is cached like any).
-        Keyword arguments are per-call settings, as for ``invoke``.
+        ``tools`` may be plain names: routing only counts and names tools. Keyword
+        arguments are per-call settings, as for ``invoke``.
 
         Example:
             >>> from lc_gemini_router import GeminiRouter
@@ -411,7 +418,9 @@ class GeminiRouter(BaseChatModel):
         """
         messages = self._convert_input(input).to_messages()
         if tools:
-            kwargs["tools"] = _format_tools(tools)
+            kwargs["tools"] = _format_tools(
+                [_named_tool(t) if isinstance(t, str) else t for t in tools]
+            )
         call = self._prepare(messages, kwargs)
         if not self._needs_classifier(call):
             return self._decide(call, None)
