@@ -390,6 +390,8 @@ def test_route_is_a_dry_run_with_the_same_decision() -> None:
     assert (ruled.lane, ruled.source) == ("lite", "rule")
     assert (scored.lane, scored.source, scored.score) == ("lite", "classifier", 0.9)
     assert (tools.lane, tools.tools) == ("pro_tools", 3)
+    named = router.route("capital of Peru?", tools=["search", "fetch", "notify"])
+    assert (named.lane, named.source, named.tools) == ("pro_tools", "rule", 3)
     assert cb.by_role == {"classifier": cb.by_role["classifier"]}  # no answer was made
     assert cb.by_role["classifier"].calls == 1
 
