@@ -411,3 +411,31 @@ def test_cost_log_ties_each_classifier_call_to_its_answer(tmp_path: Any) -> None
     assert all(a["router_run_id"] == a["run_id"] for a in answers)
     assert {c["router_run_id"] for c in classifiers} == {a["run_id"] for a in answers}
     assert first.response_metadata["lc_gemini_router"]["decision"]["source"] == "classifier"
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_tracer_sees_the_chosen_model_and_google_genai(mode: str) -> None:
+    from langchain_core.tracers.base import BaseTracer
+    from langchain_core.tracers.schemas import Run
+
+    class Capture(BaseTracer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.roots: list[Run] = []
+
+        def _persist_run(self, run: Run) -> None:
+            self.roots.append(run)
+
+    tracer = Capture()
+    router = make_router()
+    if mode == "invoke":
+        router.invoke("solve the riddle", config={"callbacks": [tracer]})
+    else:
+        list(router.stream("solve the riddle", config={"callbacks": [tracer]}))
+    (run,) = tracer.roots
+    metadata = run.extra["metadata"]
+    # Reported at run end: the lane is chosen after the run starts.
+    assert metadata["ls_model_name"] == "gemini-3.1-pro-preview"
+    assert metadata["ls_provider"] == "google_genai"
+    classifier = [child for child in run.child_runs if CLASSIFIER_TAG in (child.tags or [])]
+    assert len(classifier) == 1  # the classifier is a child of the router's run
