@@ -336,6 +336,11 @@ def test_standard_params_reach_the_lanes_the_router_builds() -> None:
     assert getattr(classifier, "temperature", None) == 0.0
     assert getattr(classifier, "max_output_tokens", None) == 64
     assert getattr(classifier, "thinking_level", None) == "minimal"
+    # Pro's lowest thinking level is "low": "minimal" would be rejected live.
+    pro_classifier = GeminiRouter(api_key="k", classifier="gemini-3.1-pro-preview")
+    assert getattr(pro_classifier.classifier_runner.model, "thinking_level", None) == "low"
+    unknown = GeminiRouter(api_key="k", classifier="gemini-3.5-flash")
+    assert getattr(unknown.classifier_runner.model, "thinking_level", None) in (None, "minimal")
 
 
 def test_ls_params_report_google_genai() -> None:

@@ -106,6 +106,8 @@ def test_lcel_chain_easy_to_lite_hard_to_pro_costs_exact(
     assert generation["temperature"] == 0
     assert generation["maxOutputTokens"] == 64
     assert generation["responseMimeType"] == "application/json"
+    thinking = generation["thinkingConfig"]
+    assert str(thinking.get("thinkingLevel") or thinking.get("thinking_level")).lower() == "minimal"
     assert cb.total_cost == (
         backend.answer_cost(LITE) + backend.answer_cost(PRO) + 2 * backend.classifier_cost
     )

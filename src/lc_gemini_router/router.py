@@ -159,6 +159,20 @@ def _format_tools(
     return formatted
 
 
+def _least_thinking(model: BaseChatModel) -> BaseChatModel:
+    """The model set to the lowest thinking level its profile lists.
+
+    Flash-Lite thinks "minimal"; Pro's lowest is "low" (it rejects "minimal"). A model
+    with no profile keeps its default.
+    """
+    levels = (model.profile or {}).get("reasoning_effort_levels")
+    if not levels:
+        return model
+    order = ("minimal", "low", "medium", "high")
+    lowest = min(levels, key=lambda level: order.index(level) if level in order else len(order))
+    return model.model_copy(update={"reasoning_effort": lowest})
+
+
 def _named_tool(name: str) -> dict[str, Any]:
     """A tool definition with only a name, for routing (which never runs tools)."""
     parameters = {"type": "object", "properties": {}}
@@ -328,9 +342,9 @@ class GeminiRouter(BaseChatModel):
                             settings.model,
                             temperature=0.0,
                             max_tokens=settings.max_output_tokens,
-                            thinking_level="minimal",
                             max_retries=1,
                         )
+                        model = _least_thinking(model)
                     self._classifier = Classifier(model, settings)
         return self._classifier
 
