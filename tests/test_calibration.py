@@ -129,6 +129,19 @@ def test_pro_share_on_a_coarse_grid_is_the_closest_reachable() -> None:
     assert math.isclose(abs(result.chosen.pro_share - 0.33), best)
 
 
+def test_reached_says_whether_the_target_is_within_one_request() -> None:
+    requests = scored(1000)
+    assert calibrate(requests, target_pro_share=0.2).reached
+    # Rules fix 10 of 20 requests on Pro: no threshold gets near 20% (4 requests).
+    fixed = [
+        ScoredRequest(f"p{i}", rule_lane="pro", lite_cost=Decimal(1), pro_cost=Decimal(8))
+        for i in range(10)
+    ]
+    result = calibrate([*fixed, *scored(10)], target_pro_share=0.2)
+    assert not result.reached
+    assert pro_requests(result.chosen) == 10
+
+
 def test_budget_target_exact_spend() -> None:
     # Threshold t sends k requests to Pro: spend = 8k + (10 - k) + 1 (classifier) mUSD,
     # i.e. $1.1 + $0.7k per 1,000 requests.

@@ -582,6 +582,10 @@ class Calibration:
     """Every candidate threshold's point, by threshold."""
     candidates: int
     """How many candidate thresholds the sample has."""
+    reached: bool = True
+    """False when no threshold comes within one request of the target Pro share (rules
+    fix some lanes); the chosen point is then the closest one. A budget target is
+    always reached: an unreachable budget raises instead."""
 
     @property
     def rows(self) -> tuple[ThresholdPoint, ...]:
@@ -645,8 +649,11 @@ def calibrate(
         raise ConfigError(msg)
     thresholds = sorted({min(t, 1.0) for t in candidate_thresholds(requests)})
     points = sweep(requests, thresholds, config)
+    reached = True
     if target_pro_share is not None:
         index, target = _closest_share(points, target_pro_share)
+        wanted = Decimal(str(target_pro_share)) * len(requests)
+        reached = abs(pro_requests(points[index]) - wanted) <= 1
     else:
         assert budget_per_1k is not None
         index, target = _within_budget(points, budget_per_1k)
@@ -661,6 +668,7 @@ def calibrate(
         target=target,
         points=tuple(points),
         candidates=len(points),
+        reached=reached,
     )
 
 

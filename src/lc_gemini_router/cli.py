@@ -720,7 +720,7 @@ def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
         "or RouterConfig.from_toml.",
         markup=False,
     )
-    if share is not None and abs(pro_requests(chosen) - share * chosen.requests) > 1:
+    if not calibration.reached:
         console.print(
             f"The target is out of reach on this sample: {chosen.pro_share:.1%} is the "
             "closest Pro share any threshold gives (rules fix the lane of some requests).",
