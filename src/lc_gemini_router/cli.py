@@ -972,6 +972,14 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_config_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help=f"{what} (TOML; a pyproject.toml is read from [tool.lc_gemini_router])",
+    )
+
+
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -1003,11 +1011,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_backend_flags(demo)
     demo.add_argument("--log", metavar="FILE", help="append one JSON line per model call")
-    demo.add_argument(
-        "--config",
-        metavar="FILE.toml",
-        help="router settings (a pyproject.toml is read from [tool.lc_gemini_router])",
-    )
+    _add_config_flag(demo, "router settings")
     demo.set_defaults(handler=_cmd_demo)
 
     route = commands.add_parser(
@@ -1024,7 +1028,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="route as if N tools were bound (default 0)",
     )
-    route.add_argument("--config", metavar="FILE", help="router settings (TOML)")
+    _add_config_flag(route, "router settings")
     _add_backend_flags(route)
     route.set_defaults(handler=_cmd_route)
 
@@ -1109,12 +1113,7 @@ def _parser() -> argparse.ArgumentParser:
         default="router.toml",
         help="where to write the router config (default router.toml; replaced)",
     )
-    calibrate_parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="start from these router settings (TOML; a pyproject.toml is read from "
-        "[tool.lc_gemini_router])",
-    )
+    _add_config_flag(calibrate_parser, "start from these router settings")
     _add_backend_flags(calibrate_parser)
     calibrate_parser.set_defaults(handler=_cmd_calibrate)
     eval_parser = commands.add_parser(
@@ -1152,12 +1151,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     png_group.add_argument("--no-png", action="store_true", help="do not save the curve")
     eval_parser.add_argument("--json", metavar="FILE.json", help="write every figure as JSON")
-    eval_parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="the router settings replayed (TOML; a pyproject.toml is read from "
-        "[tool.lc_gemini_router])",
-    )
+    _add_config_flag(eval_parser, "the router settings replayed")
     eval_parser.set_defaults(handler=_cmd_eval)
     report = commands.add_parser(
         "report",
