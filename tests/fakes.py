@@ -148,3 +148,13 @@ class BlockingStreamModel(UsageFakeChatModel):
         usage = make_usage(self.input_tokens, 3)
         yield ChatGenerationChunk(message=AIMessageChunk(content="one ", usage_metadata=usage))
         await asyncio.Event().wait()  # never set: only cancellation ends this stream
+
+
+class ManualClock:
+    """A clock the test moves by hand (``clock.now += 30``): nothing sleeps."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now

@@ -8,19 +8,11 @@ import pytest
 
 from lc_gemini_router import ClassifierScore, RouterConfig, get_gemini_cost_callback
 from lc_gemini_router.classifier import ScoreCache
-from tests.fakes import FakeClassifierModel
+from tests.fakes import FakeClassifierModel, ManualClock
 from tests.test_router import HARD, decision_of, make_router
 
 EASY = ClassifierScore(difficulty=0.1, needs_tools=False, category="chat")
 TOUGH = ClassifierScore(difficulty=0.9, needs_tools=False, category="reasoning")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_key_is_a_hash_ignoring_case_and_whitespace() -> None:
@@ -42,7 +34,7 @@ def test_lru_evicts_the_least_recently_used() -> None:
 
 
 def test_ttl_expires_entries() -> None:
-    clock = Clock()
+    clock = ManualClock()
     cache = ScoreCache(size=10, ttl=30, clock=clock)
     cache.put("a", EASY)
     clock.now = 30

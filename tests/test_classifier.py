@@ -6,6 +6,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 
 from lc_gemini_router import CLASSIFIER_INSTRUCTION, ClassifierSettings, render_classifier_input
 from lc_gemini_router.classifier import CircuitBreaker
+from tests.fakes import ManualClock
 
 SETTINGS = ClassifierSettings()
 
@@ -66,16 +67,8 @@ def test_many_tool_names_are_capped() -> None:
     assert "and 30 more" in rendered
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_circuit_breaker_opens_cools_down_and_half_opens() -> None:
-    clock = Clock()
+    clock = ManualClock(100.0)
     breaker = CircuitBreaker(threshold=2, cooldown=30, clock=clock)
     breaker.record_failure()
     assert breaker.allow()
