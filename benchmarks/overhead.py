@@ -36,6 +36,7 @@ from lc_gemini_router import (
     GeminiRouter,
     render_classifier_input,
 )
+from lc_gemini_router.api_versions import ROUTER_API_VERSION
 from lc_gemini_router.simulator import GeminiSimulator
 
 __all__ = ["GOALS", "run_overhead"]
@@ -187,7 +188,11 @@ def _loopback_rule_path(sizes: Sizes) -> dict[str, Any]:
     with GeminiSimulator(responder=respond) as sim:
         router = GeminiRouter(api_key="test", base_url=sim.base_url, max_retries=1)
         lite = ChatGoogleGenerativeAI(
-            model=LITE, google_api_key="test", base_url=sim.base_url, max_retries=1
+            model=LITE,
+            google_api_key="test",
+            base_url=sim.base_url,
+            max_retries=1,
+            api_version=ROUTER_API_VERSION,  # the version the router's own lanes use
         )
         try:
             bare_ns, routed_ns = _interleaved(

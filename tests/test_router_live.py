@@ -18,6 +18,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 from langchain_google_genai import ChatGoogleGenerativeAI
+from langchain_google_genai.chat_models import ChatGoogleGenerativeAIError
 from pydantic import BaseModel
 
 from lc_gemini_router import (
@@ -242,7 +243,7 @@ def test_foreign_signature_is_rejected_without_the_router(
     """The control: replaying lite's signed call to pro directly fails as Gemini does."""
     backend.tool_rounds = 1
     lite = ChatGoogleGenerativeAI(
-        model=LITE, google_api_key="t", base_url=sim.base_url, max_retries=1
+        model=LITE, google_api_key="t", base_url=sim.base_url, max_retries=1, api_version="v1beta"
     ).bind_tools([search])
     first = lite.invoke("look it up")
     assert first.tool_calls
@@ -252,9 +253,9 @@ def test_foreign_signature_is_rejected_without_the_router(
         ToolMessage("found", tool_call_id=first.tool_calls[0]["id"]),
     ]
     pro = ChatGoogleGenerativeAI(
-        model=PRO, google_api_key="t", base_url=sim.base_url, max_retries=1
+        model=PRO, google_api_key="t", base_url=sim.base_url, max_retries=1, api_version="v1beta"
     ).bind_tools([search])
-    with pytest.raises(Exception, match="(?i)signature"):
+    with pytest.raises(ChatGoogleGenerativeAIError, match="(?i)signature"):
         pro.invoke(history)
 
 
@@ -377,7 +378,9 @@ def test_lane_failure_with_fallback_off_is_lane_error(sim: GeminiSimulator) -> N
 def test_close_closes_only_the_clients_the_router_built(
     sim: GeminiSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mine = ChatGoogleGenerativeAI(model=PRO, google_api_key="t", base_url=sim.base_url)
+    mine = ChatGoogleGenerativeAI(
+        model=PRO, google_api_key="t", base_url=sim.base_url, api_version="v1beta"
+    )
     router = live_router(sim, pro=mine)
     router.invoke("what is the capital of Peru?")  # builds the classifier and the lite lane
     closed: list[str] = []

@@ -44,6 +44,7 @@ LONG_TEXT = ("The quick brown fox jumps over the lazy dog and keeps running far 
 
 
 def chat(sim: GeminiSimulator, model: str = LITE, **kwargs: Any) -> ChatGoogleGenerativeAI:
+    kwargs.setdefault("api_version", "v1beta")  # preview models are not served on v1
     return ChatGoogleGenerativeAI(
         model=model, google_api_key="test", base_url=sim.base_url, max_retries=1, **kwargs
     )

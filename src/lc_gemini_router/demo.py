@@ -406,7 +406,8 @@ def simulated_responder() -> Responder:
         >>> from langchain_google_genai import ChatGoogleGenerativeAI
         >>> with GeminiSimulator(responder=simulated_responder()) as sim:
         ...     llm = ChatGoogleGenerativeAI(
-        ...         model="gemini-3.1-pro-preview", google_api_key="k", base_url=sim.base_url
+        ...         model="gemini-3.1-pro-preview", google_api_key="k",
+        ...         base_url=sim.base_url, api_version="v1beta",
         ...     )
         ...     reply = llm.invoke("Prove that there are infinitely many primes.")
         >>> reply.usage_metadata["output_token_details"]["reasoning"]

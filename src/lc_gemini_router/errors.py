@@ -12,12 +12,14 @@ warning class, so callers can catch or filter the whole family at once::
 
     GeminiRouterWarning (UserWarning)
     ├── UnknownPriceWarning                   a model with no price: its cost is None
-    └── ModelLifecycleWarning                 a deprecated or shut-down model ID
+    ├── ModelLifecycleWarning                 a deprecated or shut-down model ID
+    └── ApiVersionWarning                     a lane whose API version does not serve its model
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ApiVersionWarning",
     "ConfigError",
     "GeminiRouterError",
     "GeminiRouterWarning",
@@ -92,3 +94,11 @@ class UnknownPriceWarning(GeminiRouterWarning):
 
 class ModelLifecycleWarning(GeminiRouterWarning):
     """A model ID that is deprecated or shut down; the message names its replacement."""
+
+
+class ApiVersionWarning(GeminiRouterWarning):
+    """A ready lane whose Gemini API version does not serve its model (a 404 waiting).
+
+    Raised at construction for a lane the caller built, e.g. a preview model on
+    ``v1`` (google-genai 3.x's default); the router never changes such a lane.
+    """

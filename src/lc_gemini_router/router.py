@@ -58,6 +58,12 @@ from langchain_core.utils import secret_from_env
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
+from lc_gemini_router.api_versions import (
+    ApiVersion,
+    effective_api_version,
+    lane_api_version,
+    v1_problem,
+)
 from lc_gemini_router.callbacks import (
     CLASSIFIER_TAG,
     ROLE_CLASSIFIER,
@@ -68,6 +74,7 @@ from lc_gemini_router.callbacks import (
 from lc_gemini_router.classifier import Classifier, ClassifierOutcome
 from lc_gemini_router.config import LANES, RouterConfig
 from lc_gemini_router.errors import (
+    ApiVersionWarning,
     LaneError,
     UnknownLaneError,
     UnknownPriceWarning,
@@ -232,6 +239,9 @@ class GeminiRouter(BaseChatModel):
     """Key for the lanes the router builds (default: ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``)."""
     base_url: str | None = None
     """API endpoint for the lanes the router builds (a proxy, or a local stand-in)."""
+    api_version: str | None = None
+    """Gemini API version of the lanes the router builds. None: ``GOOGLE_GENAI_API_VERSION``
+    when set, else ``v1beta``, which serves preview models (see :mod:`~lc_gemini_router.api_versions`)."""
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None
@@ -270,6 +280,35 @@ class GeminiRouter(BaseChatModel):
             if catalog.ensure_servable(model_id) is None:
                 msg = f"model {model_id!r} is not in the price catalog: its costs will be None"
                 warnings.warn(msg, UnknownPriceWarning, stacklevel=2)
+        for lane in ("classifier", *LANES):
+            version = self.lane_api_version(lane)
+            model_id = self._lane_id(lane)
+            problem = v1_problem(model_id, version.version) if version else None
+            if problem and version is not None:
+                # A ready lane is the caller's: warn with the fix, never change it.
+                owner = "ready lane" if isinstance(getattr(self, lane), BaseChatModel) else "lane"
+                msg = f"{owner} {lane!r} will fail: {problem} (API version from {version.source})"
+                warnings.warn(msg, ApiVersionWarning, stacklevel=2)
+
+    def _lane_id(self, lane: str) -> str:
+        ids: dict[str, str] = {"classifier": self.config.classifier.model, **self.config.lanes}
+        return ids[lane]
+
+    def lane_api_version(self, lane: str) -> ApiVersion | None:
+        """The Gemini API version ``lane`` calls, and where that choice came from.
+
+        None for a ready lane that is not a Gemini Developer API model (Vertex AI,
+        another provider). ``lane`` is ``classifier`` or a lane name.
+
+        Raises:
+            UnknownLaneError: no such lane.
+        """
+        if lane != "classifier" and lane not in LANES:
+            raise UnknownLaneError(lane, ("classifier", *LANES))
+        value = getattr(self, lane)
+        if isinstance(value, BaseChatModel):
+            return effective_api_version(value)
+        return lane_api_version(self.api_version)
 
     @staticmethod
     def _model_id(value: str | BaseChatModel | None) -> str | None:
@@ -387,6 +426,7 @@ class GeminiRouter(BaseChatModel):
             "max_retries": self.max_retries,
             "base_url": self.base_url,
             "stop": self.stop,
+            "api_version": lane_api_version(self.api_version).version,
         }
         if self.google_api_key is not None:
             params["google_api_key"] = self.google_api_key

@@ -1,11 +1,14 @@
 """Loopback stand-in for the Gemini API, for tests and offline demos.
 
-`GeminiSimulator` serves ``POST /v1beta/models/{model}:generateContent`` and
-``:streamGenerateContent?alt=sse`` on 127.0.0.1, answering the way Gemini does:
+`GeminiSimulator` serves ``POST /{version}/models/{model}:generateContent`` and
+``:streamGenerateContent?alt=sse`` on 127.0.0.1 for the versions ``v1``, ``v1beta``
+and ``v1alpha``, answering the way Gemini does. Like Gemini, ``v1`` does not serve
+``-preview`` models, ``-latest`` aliases or experimental models: it answers 404
+NOT_FOUND with Gemini's message. Everything else is the same on every version:
 usage metadata (cumulative while streaming), thought signatures that are checked
 on replay, Google-style error bodies, inline PNG images, and JSON that validates
 against the request's response schema. The real ``ChatGoogleGenerativeAI`` talks
-to it over HTTP through ``base_url``. Only the standard library is used.
+to it over HTTP through ``base_url``. It needs nothing beyond the standard library.
 
 Example:
     >>> from langchain_google_genai import ChatGoogleGenerativeAI
@@ -42,6 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlsplit
+
+from lc_gemini_router.api_versions import served_on
 
 __all__ = [
     "IMAGE_TOKENS",
@@ -81,7 +86,9 @@ _STATUS_MESSAGES = {
     500: "An internal error has occurred. Please retry or report it.",
     503: "The model is overloaded. Please try again later.",
 }
-_PATH = re.compile(r"^/v1beta/models/([^/:]+):(generateContent|streamGenerateContent)$")
+_PATH = re.compile(
+    r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent)$"
+)
 # Headers that carry credentials are never kept in the request log.
 _SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization", "proxy-authorization", "cookie"})
 # Gemini 1.x/2.x do not enforce thought signatures; everything else is treated as 3+.
@@ -142,6 +149,7 @@ class SimRequest:
     Attributes:
         model: Model id from the URL, without ``models/``.
         method: ``generateContent`` or ``streamGenerateContent``.
+        api_version: Version segment of the URL (``v1``, ``v1beta``, ``v1alpha``).
         body: Parsed JSON request body.
         headers: Request headers, without credentials.
         status: HTTP status answered; 0 while pending or if never answered.
@@ -154,6 +162,7 @@ class SimRequest:
     headers: dict[str, str]
     status: int = 0
     error: str | None = None
+    api_version: str = "v1beta"
 
     @property
     def stream(self) -> bool:
@@ -466,6 +475,15 @@ def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
     }
 
 
+def _not_found(req: SimRequest) -> str:
+    """Gemini's message for a model that an API version does not serve."""
+    return (
+        f"models/{req.model} is not found for API version {req.api_version}, or is not"
+        f" supported for {req.method}. Call ListModels to see the list of available"
+        " models and their supported methods."
+    )
+
+
 def _split_words(text: str) -> list[str]:
     """Split text into 3+ chunks by words for longer texts, losslessly."""
     words = re.findall(r"\s*\S+\s*|\s+", text)
@@ -758,14 +776,17 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         req = SimRequest(
-            model=match.group(1) if match else "",
-            method=match.group(2) if match else path,
+            model=match.group(2) if match else "",
+            method=match.group(3) if match else path,
             body=body if isinstance(body, dict) else {},
             headers=headers,
+            api_version=match.group(1) if match else "",
         )
         sim._record(req)
         if match is None:
             status, payloads = 404, [_error_body(404, f"Path {path} was not found.")]
+        elif not served_on(req.model, req.api_version):
+            status, payloads = 404, [_error_body(404, _not_found(req))]
         elif not isinstance(body, dict):
             status, payloads = 400, [_error_body(400, "Invalid JSON payload received.")]
         else:
