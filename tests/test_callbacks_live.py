@@ -32,7 +32,10 @@ def expected(ns: range) -> Decimal:
 
 def llm(sim: GeminiSimulator, model: str = "gemini-3.1-flash-lite") -> ChatGoogleGenerativeAI:
     return ChatGoogleGenerativeAI(
-        model=model, google_api_key="test", base_url=sim.base_url, max_retries=1,
+        model=model,
+        google_api_key="test",
+        base_url=sim.base_url,
+        max_retries=1,
         api_version="v1beta",
     )
 

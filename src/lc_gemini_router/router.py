@@ -72,7 +72,7 @@ from lc_gemini_router.callbacks import (
     WASTED_EVENT,
 )
 from lc_gemini_router.classifier import Classifier, ClassifierOutcome
-from lc_gemini_router.config import LANES, RouterConfig
+from lc_gemini_router.config import LANES, Lane, RouterConfig
 from lc_gemini_router.errors import (
     ApiVersionWarning,
     LaneError,
@@ -241,7 +241,7 @@ class GeminiRouter(BaseChatModel):
     """API endpoint for the lanes the router builds (a proxy, or a local stand-in)."""
     api_version: str | None = None
     """Gemini API version of the lanes the router builds. None: ``GOOGLE_GENAI_API_VERSION``
-    when set, else ``v1beta``, which serves preview models (see :mod:`~lc_gemini_router.api_versions`)."""
+    when set, else ``v1beta``, which serves preview models too (see ``api_versions``)."""
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None
@@ -291,8 +291,9 @@ class GeminiRouter(BaseChatModel):
                 warnings.warn(msg, ApiVersionWarning, stacklevel=2)
 
     def _lane_id(self, lane: str) -> str:
-        ids: dict[str, str] = {"classifier": self.config.classifier.model, **self.config.lanes}
-        return ids[lane]
+        if lane == "classifier":
+            return self.config.classifier.model
+        return self.config.lanes[cast(Lane, lane)]
 
     def lane_api_version(self, lane: str) -> ApiVersion | None:
         """The Gemini API version ``lane`` calls, and where that choice came from.
