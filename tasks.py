@@ -6,8 +6,8 @@
     python3 tasks.py lint          # ruff + mypy (CI runs this too)
     python3 tasks.py bench         # the benchmarks; writes benchmarks/results.json
     python3 tasks.py test-newest   # newest versions the ranges allow (.venv-newest): drift check
-    python3 tasks.py test-oldest   # the lock with the oldest supported google-genai (.venv-oldest)
-    python3 tasks.py lock          # re-resolve requirements/lock.txt with uv
+    python3 tasks.py test-oldest   # the oldest supported google-genai, locked too (.venv-oldest)
+    python3 tasks.py lock          # re-resolve both locks in requirements/ with uv
 
 Each task creates its virtual environment beside this file when it is missing and
 installs the package (editable) with the extras it needs; extra arguments go to
@@ -27,9 +27,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-LOCK = ROOT / "requirements" / "lock.txt"
-OLDEST_GOOGLE_GENAI = "2.20.0"
-"""The lowest google-genai the package declares (pyproject.toml); CI tests it."""
+REQUIREMENTS = ROOT / "requirements"
+LOCK = REQUIREMENTS / "lock.txt"
+OLDEST_LOCK = REQUIREMENTS / "lock-oldest-google-genai.txt"
+"""The same resolution with the lowest google-genai pyproject.toml admits (from the .in)."""
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
 
 
@@ -102,17 +103,13 @@ def moved_since_lock() -> list[str]:
     return moved
 
 
-def oldest_constraints() -> Path:
-    """The lock with google-genai replaced by the oldest supported release."""
-    lines = [
-        line
-        for line in LOCK.read_text(encoding="utf-8").splitlines()
-        if not line.startswith("google-genai==")
-    ]
-    lines.append(f"google-genai=={OLDEST_GOOGLE_GENAI}")
-    path = ROOT / ".venv-oldest.constraints.txt"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def compile_lock(python: Path, out: Path, *extra: str) -> None:
+    """Resolve the test and dev extras for every Python from 3.10 into ``out``."""
+    run(
+        python, "-m", "uv", "pip", "compile", "pyproject.toml", "--extra", "test",
+        "--extra", "dev", "--universal", "--python-version", "3.10", "--upgrade",
+        "-o", out.relative_to(ROOT), *extra,
+    )  # fmt: skip
 
 
 def main(argv: list[str]) -> None:
@@ -141,7 +138,7 @@ def main(argv: list[str]) -> None:
             run(python, __file__, "_report-drift")
             sys.exit(1)
     elif task == "test-oldest":
-        python = install("test", env=".venv-oldest", constraints=oldest_constraints())
+        python = install("test", env=".venv-oldest", constraints=OLDEST_LOCK)
         run(python, "-c", "import google.genai as g; print('google-genai', g.__version__)")
         run(python, "-m", "pytest", *rest)
     elif task == "_report-drift":  # runs inside a venv: needs packaging
@@ -150,11 +147,9 @@ def main(argv: list[str]) -> None:
     elif task == "lock":
         python = install("dev")
         run(python, "-m", "pip", "install", "--quiet", "uv")
-        run(
-            python, "-m", "uv", "pip", "compile", "pyproject.toml", "--extra", "test",
-            "--extra", "dev", "--universal", "--python-version", "3.10", "--upgrade",
-            "-o", LOCK.relative_to(ROOT), *rest,
-        )  # fmt: skip
+        compile_lock(python, LOCK, *rest)
+        oldest = REQUIREMENTS / "oldest-google-genai.in"
+        compile_lock(python, OLDEST_LOCK, "--constraint", oldest.relative_to(ROOT), *rest)
     else:
         print(__doc__)
         sys.exit(0 if task in ("help", "-h", "--help") else 2)

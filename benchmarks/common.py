@@ -36,8 +36,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def default_data_dir() -> Path:
-    """RouteLLM's labelled data, as the project sees it: ``../shared/data/routellm``."""
-    return REPO_ROOT.parent / "shared" / "data" / "routellm"
+    """RouteLLM's labelled data: the copy that ships with the package."""
+    from lc_gemini_router.evaluation import BUNDLED_DATA
+
+    return BUNDLED_DATA
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from benchmarks.common import default_data_dir
 from benchmarks.run import SECTIONS, main
 
 DATA = default_data_dir()
-HAVE_DATA = (DATA / "question.jsonl").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +104,7 @@ def test_goals_and_table(run: tuple[dict[str, Any], str]) -> None:
     results, table = run
     goals = results["goals"]
     sections = {name.split(":")[0] for name in goals}
-    assert sections == {"overhead", "latency", "scale"} | ({"economics"} if HAVE_DATA else set())
+    assert sections == {"overhead", "latency", "scale", "economics"}
     for name, goal in goals.items():
         assert set(goal) == {"value", "goal", "met"}, name
         assert isinstance(goal["goal"], str) and isinstance(goal["met"], bool)
@@ -114,10 +113,6 @@ def test_goals_and_table(run: tuple[dict[str, Any], str]) -> None:
     assert table.splitlines()[0].split() == ["metric", "value", "goal", "met"]
 
 
-@pytest.mark.skipif(
-    not HAVE_DATA,
-    reason=f"RouteLLM data not found at {DATA}: the economics benchmark needs it",
-)
 def test_economics_and_rules_precision(run: tuple[dict[str, Any], str]) -> None:
     results = run[0]
     economics = results["economics"]

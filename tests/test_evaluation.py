@@ -1,8 +1,7 @@
 """Evaluation on labelled data: exact endpoints on RouteLLM's data, a curve known by hand,
 the PNG, and the ``eval`` command with its error paths.
 
-The RouteLLM checks need its data in ``../shared/data/routellm`` and are skipped, saying
-so, when it is absent; everything else runs either way.
+The RouteLLM checks run on the copy of its data that ships with the package.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import pytest
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.evaluation import (
     DEFAULT_OUTPUT_TOKENS,
+    BUNDLED_DATA,
     STRONG_MODEL,
     WEAK_MODEL,
     DatasetError,
@@ -35,11 +35,7 @@ from tests.cli_kit import one_line_error, run
 
 pytestmark = pytest.mark.usefixtures("offline_cli")
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "routellm"
-HAVE_DATA = (DATA / "question.jsonl").is_file() and (DATA / "gsm8k_responses.csv").is_file()
-needs_data = pytest.mark.skipif(
-    not HAVE_DATA, reason=f"RouteLLM data not found at {DATA}: these checks need it"
-)
+DATA = BUNDLED_DATA
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -77,19 +73,15 @@ def raw_gsm8k_accuracy() -> dict[str, Fraction]:
 
 @pytest.fixture(scope="module")
 def routellm() -> dict[str, list[EvalItem]]:
-    if not HAVE_DATA:
-        pytest.skip(f"RouteLLM data not found at {DATA}: these checks need it")
     return {fmt: load_dataset(DATA, fmt) for fmt in ("mt-bench", "gsm8k")}
 
 
-@needs_data
 def test_folder_holds_both_datasets() -> None:
     assert detect_formats(DATA) == ["mt-bench", "gsm8k"]
     with pytest.raises(DatasetError, match="holds mt-bench and gsm8k data"):
         load_dataset(DATA)
 
 
-@needs_data
 def test_mt_bench_endpoints_reproduce_the_judge_scores(
     routellm: dict[str, list[EvalItem]],
 ) -> None:
@@ -107,7 +99,6 @@ def test_mt_bench_endpoints_reproduce_the_judge_scores(
     assert all(item.replies_recorded for item in items)
 
 
-@needs_data
 def test_gsm8k_endpoints_reproduce_the_accuracies(routellm: dict[str, list[EvalItem]]) -> None:
     items = routellm["gsm8k"]
     accuracy = raw_gsm8k_accuracy()
@@ -357,7 +348,6 @@ def test_plot_curve_writes_a_png(synthetic: Path, tmp_path: Path) -> None:
 # -- the eval command ------------------------------------------------------------------------
 
 
-@needs_data
 def test_cli_rules_on_routellm(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     png, out_json = tmp_path / "curve.png", tmp_path / "results.json"
     code, out, err = run(
@@ -378,7 +368,6 @@ def test_cli_rules_on_routellm(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert results[0]["scorer"] == "rules" and results[0]["simulated"] is False
 
 
-@needs_data
 def test_cli_format_picks_one_dataset(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "eval", str(DATA), "--format", "mt-bench", "--no-png")
     assert code == 0, err

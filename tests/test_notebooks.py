@@ -26,10 +26,6 @@ EXPECTED = (
     "04_thresholds_from_data.ipynb",
 )
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
-# Notebook 04 evaluates on RouteLLM's MT-Bench when ../shared/data/routellm holds it
-# (its default; ROUTELLM_DATA points elsewhere), and skips that step otherwise.
-ROUTELLM = Path(__file__).resolve().parents[2] / "shared" / "data" / "routellm"
-HAS_MT_BENCH = all((ROUTELLM / name).is_file() for name in ("question.jsonl", "judgements.jsonl"))
 CELL_TIMEOUT = 120
 # A Python warning as the kernel prints it: "file.py:12: DeprecationWarning: ..."
 WARNING_LINE = re.compile(r"\b\w+Warning: ")
@@ -63,7 +59,7 @@ THRESHOLDS_CALIBRATE = [
 # scores (Mixtral 8.34, GPT-4 9.23), the simulated one is labelled as such, and both
 # end on the comparison with RouteLLM's published point.
 THRESHOLDS_EVALUATE = [
-    r"^MT-Bench: 80 questions from ",
+    r"^MT-Bench: 80 questions \(bundled RouteLLM data\)$",
     r"^scorer rules: 2 questions decided by rules, 0 by score, 78 on the fallback lane$",
     r"^router +0\.00-1\.01 +1\.2% ",  # rules: no threshold changes anything
     r"^scorer simulated - SIMULATED, not a quality claim: 2 questions decided by rules, 78 by",
@@ -74,7 +70,6 @@ THRESHOLDS_EVALUATE = [
     r"^RouteLLM \(Ong et al\., 2024\), .* ~26% GPT-4 calls on MT-Bench; here not reached\.$",
     r"^RouteLLM \(Ong et al\., 2024\), .*; here \d+\.\d% Pro calls \((fewer|more) than",
 ]
-THRESHOLDS_SKIPPED = r"^SKIPPED the MT-Bench evaluation: dataset not found: "
 # Report: the summary agrees with the handler and with the calibrated Pro share, and
 # the HTML page is written.
 THRESHOLDS_REPORT = [
@@ -86,7 +81,7 @@ THRESHOLDS_REPORT = [
 ]
 SHOWS["04_thresholds_from_data"] = [
     *THRESHOLDS_CALIBRATE,
-    *(THRESHOLDS_EVALUATE if HAS_MT_BENCH else [THRESHOLDS_SKIPPED]),
+    *THRESHOLDS_EVALUATE,
     *THRESHOLDS_REPORT,
 ]
 CHARTS = {
@@ -94,14 +89,14 @@ CHARTS = {
     "02_agents_and_tools": 0,
     "03_cost_report": 3,
     # The MT-Bench curve (with the data), the bill against all-Pro, the escalation rate.
-    "04_thresholds_from_data": 3 if HAS_MT_BENCH else 2,
+    "04_thresholds_from_data": 3,
 }
 
 
 @pytest.fixture
 def offline_kernel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The kernel inherits os.environ: no API key (SIMULATED), a private runtime dir."""
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "ROUTELLM_DATA"):
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter-runtime"))
 
@@ -181,22 +176,3 @@ def test_notebook_runs_simulated(path: Path) -> None:
         assert re.search(pattern, text, re.M), f"{pattern!r} not in the outputs:\n{text}"
     charts = [o for o in outputs(nb, "display_data") if "image/png" in o.data]
     assert len(charts) == CHARTS[path.stem]
-
-
-@pytest.mark.usefixtures("offline_kernel")
-def test_thresholds_notebook_runs_without_routellm_data(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """No MT-Bench data: the evaluation says it is skipped, calibrate and report still run."""
-    monkeypatch.setenv("ROUTELLM_DATA", str(tmp_path / "absent"))
-    nb = execute(nbformat.read(NOTEBOOKS / "04_thresholds_from_data.ipynb", as_version=4))
-
-    assert text_of(outputs(nb)[0]).startswith("SIMULATED")
-    text = "\n".join(text_of(output) for output in outputs(nb))
-    for pattern in [*THRESHOLDS_CALIBRATE, THRESHOLDS_SKIPPED, *THRESHOLDS_REPORT]:
-        assert re.search(pattern, text, re.M), f"{pattern!r} not in the outputs:\n{text}"
-    assert str(tmp_path / "absent") in text
-    assert "MT-Bench: 80 questions" not in text
-    assert "RouteLLM (Ong et al." not in text
-    charts = [o for o in outputs(nb, "display_data") if "image/png" in o.data]
-    assert len(charts) == 2  # the report's two charts, no curve

@@ -64,6 +64,7 @@ def test_no_score_falls_back_with_reason() -> None:
         model="gemini-3.1-flash-lite",
         source="fallback",
         reasons=("timeout after 2.0s",),
+        classifier_error="timeout after 2.0s",
     )
 
 
@@ -177,6 +178,7 @@ def test_decision_metadata_is_json_safe() -> None:
         "tools": 0,
         "tool_rounds": 0,
         "fallback_from": None,
+        "classifier_error": None,
     }
 
 

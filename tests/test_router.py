@@ -107,6 +107,7 @@ def test_easy_prompt_stays_on_lite_hard_goes_to_pro() -> None:
         "tools": 0,
         "tool_rounds": 0,
         "fallback_from": None,
+        "classifier_error": None,
     }
 
 

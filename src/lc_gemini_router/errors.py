@@ -18,6 +18,9 @@ warning class, so callers can catch or filter the whole family at once::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 __all__ = [
     "ApiVersionWarning",
     "ConfigError",
@@ -68,19 +71,53 @@ class UnsupportedInputError(GeminiRouterError, ValueError):
     """Input the router cannot route (an empty message list, an unknown input type)."""
 
 
+@dataclass(frozen=True)
+class LaneFailure:
+    """One lane that failed during a call: which, on what model, and why."""
+
+    lane: str
+    model: str
+    error: BaseException
+
+    def __str__(self) -> str:
+        return f"lane {self.lane!r} ({self.model}) failed: {type(self.error).__name__}: {self.error}"
+
+
 class LaneError(GeminiRouterError):
     """A lane's model failed after its own retries and no fallback lane answered.
 
+    When fallback lanes were tried, ``failures`` lists every lane in the order tried
+    and the message names each one; ``__cause__`` is the last lane's error, whose
+    ``__context__`` chains the earlier ones.
+
     Attributes:
-        lane: the lane that failed (``"lite"``, ``"pro"``, ...).
+        lane: the last lane that failed (``"lite"``, ``"pro"``, ...).
         model: the model ID of that lane.
+        failures: every lane tried, first to last.
     """
 
-    def __init__(self, lane: str, model: str, cause: BaseException) -> None:
+    def __init__(
+        self,
+        lane: str,
+        model: str,
+        cause: BaseException,
+        *,
+        earlier: Sequence[LaneFailure] = (),
+    ) -> None:
         self.lane = lane
         self.model = model
-        msg = f"lane {lane!r} ({model}) failed: {type(cause).__name__}: {cause}"
+        self.failures: tuple[LaneFailure, ...] = (*earlier, LaneFailure(lane, model, cause))
+        if len(self.failures) == 1:
+            msg = str(self.failures[0])
+        else:
+            tried = ", then ".join(str(f) for f in self.failures)
+            msg = f"every lane tried failed ({len(self.failures)}): {tried}"
         super().__init__(msg)
+        previous: BaseException | None = None
+        for failure in self.failures:
+            if previous is not None and failure.error.__context__ is None:
+                failure.error.__context__ = previous
+            previous = failure.error
         self.__cause__ = cause
 
 

@@ -95,6 +95,7 @@ __all__ = [
     "SCORERS",
     "STRONG_MODEL",
     "WEAK_MODEL",
+    "BUNDLED_DATA",
     "DatasetError",
     "DatasetFormat",
     "EvalItem",
@@ -107,6 +108,7 @@ __all__ = [
     "evaluate",
     "load_dataset",
     "load_datasets",
+    "resolve_dataset",
     "plot_curve",
     "run_eval",
     "score_items",
@@ -125,6 +127,15 @@ WEAK_MODEL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 """RouteLLM's weak model: its recorded answers stand for Flash-Lite."""
 MT_BENCH_FILES = ("question.jsonl", "judgements.jsonl")
 GSM8K_FILE = "gsm8k_responses.csv"
+BUNDLED_DATA = Path(__file__).resolve().parent / "data" / "routellm"
+"""RouteLLM's MT-Bench and GSM8K files, shipped with the package (Apache-2.0; its
+README there says where they came from)."""
+BUNDLED_NAMES: Mapping[str, DatasetFormat | None] = {
+    "mt-bench": "mt-bench",
+    "gsm8k": "gsm8k",
+    "routellm": None,
+}
+"""Dataset names that mean the bundled data (``routellm``: both) when no such path exists."""
 
 CHARS_PER_TOKEN = 4
 DEFAULT_OUTPUT_TOKENS = 400
@@ -1114,8 +1125,26 @@ def load_datasets(
     Raises:
         DatasetError: as :func:`detect_formats` and :func:`load_dataset`.
     """
+    path, format = resolve_dataset(path, format)
     formats = [format] if format is not None else detect_formats(path)
     return [(fmt, load_dataset(path, fmt)) for fmt in formats]
+
+
+def resolve_dataset(
+    path: str | os.PathLike[str], format: DatasetFormat | None = None
+) -> tuple[Path, DatasetFormat | None]:
+    """``mt-bench``, ``gsm8k`` or ``routellm`` name the bundled data unless such a path exists.
+
+    Example:
+        >>> from lc_gemini_router.evaluation import BUNDLED_DATA, resolve_dataset
+        >>> resolve_dataset("gsm8k") == (BUNDLED_DATA, "gsm8k")
+        True
+    """
+    where = Path(path)
+    name = os.fspath(path)
+    if name in BUNDLED_NAMES and not where.exists():
+        return BUNDLED_DATA, format or BUNDLED_NAMES[name]
+    return where, format
 
 
 def run_eval(

@@ -96,6 +96,9 @@ class RouteDecision(BaseModel):
     """Tool rounds already run in the current turn."""
     fallback_from: Lane | None = None
     """The lane that failed when this answer came from its fallback lane."""
+    classifier_error: str | None = None
+    """Why the classifier, when asked, gave no score (a timeout, an open circuit, the
+    API's error); the request then went to the classifier's fallback lane."""
 
     def to_metadata(self) -> dict[str, Any]:
         """A JSON-safe dict, as put into ``response_metadata`` and custom events."""
@@ -296,7 +299,10 @@ def score_decision(
             "classifier disabled" if not config.classifier.enabled else "no classifier score"
         )
         lane = config.classifier.fallback_lane
-        return _decision(request, config, lane, "fallback", why, rounds=rounds)
+        decision = _decision(request, config, lane, "fallback", why, rounds=rounds)
+        if classifier_error is None:
+            return decision
+        return decision.model_copy(update={"classifier_error": classifier_error})
 
     threshold = config.escalation_threshold
     source: DecisionSource = "cache" if cached else "classifier"

@@ -76,6 +76,7 @@ from lc_gemini_router.config import LANES, Lane, RouterConfig
 from lc_gemini_router.errors import (
     ApiVersionWarning,
     LaneError,
+    LaneFailure,
     UnknownLaneError,
     UnknownPriceWarning,
     UnsupportedInputError,
@@ -139,6 +140,8 @@ class _Call:
     lane_kwargs: dict[str, Any]
     ruled: RouteDecision | None
     """The rules' decision, computed once; None when the classifier must score."""
+    failures: list[LaneFailure] = field(default_factory=list)
+    """Lanes that already failed in this call, for a LaneError that names them all."""
 
 
 def _tool_name(tool: Mapping[str, Any]) -> list[str]:
@@ -772,7 +775,10 @@ class GeminiRouter(BaseChatModel):
         """The decision to retry on, or raise LaneError when there is none."""
         target = call.config.error_fallbacks.get(decision.lane)
         if not call.config.fallback_on_error or target is None or decision.fallback_from:
-            raise LaneError(decision.lane, decision.model, error) from error
+            raise LaneError(
+                decision.lane, decision.model, error, earlier=call.failures
+            ) from error
+        call.failures.append(LaneFailure(decision.lane, decision.model, error))
         reason = f"lane {decision.lane} failed: {type(error).__name__}: {error}"
         return decision.model_copy(
             update={
@@ -937,7 +943,9 @@ class GeminiRouter(BaseChatModel):
         except Exception as exc:
             # Tokens already reached the caller: answering again elsewhere would
             # show them twice. Fail with the lane named instead.
-            raise LaneError(decision.lane, decision.model, exc) from exc
+            raise LaneError(
+                decision.lane, decision.model, exc, earlier=call.failures
+            ) from exc
         cost_meta, payload = answer_report(decision, report, tally, self.catalog)
         if events is not None and run_id is not None:
             events.on_custom_event(COST_EVENT, payload, run_id=run_id)
@@ -1066,7 +1074,9 @@ class GeminiRouter(BaseChatModel):
                 tally.add(chunk)
                 yield chunk
         except Exception as exc:
-            raise LaneError(decision.lane, decision.model, exc) from exc
+            raise LaneError(
+                decision.lane, decision.model, exc, earlier=call.failures
+            ) from exc
         cost_meta, payload = answer_report(decision, report, tally, self.catalog)
         if events is not None and run_id is not None:
             await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
