@@ -6,7 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from lc_gemini_router.api_versions import API_VERSION_ENV
 from lc_gemini_router.simulator import GeminiSimulator
+
+
+@pytest.fixture(autouse=True)
+def _sdk_default_api_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the SDK's own default; the ones about the variable set it themselves."""
+    monkeypatch.delenv(API_VERSION_ENV, raising=False)
 
 
 @pytest.fixture

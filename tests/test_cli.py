@@ -32,7 +32,17 @@ def test_usd_is_exact_and_plain() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["demo"], ["route"], ["price"], ["models"], ["calibrate"], ["eval"], ["report"]],
+    [
+        [],
+        ["demo"],
+        ["route"],
+        ["price"],
+        ["models"],
+        ["doctor"],
+        ["calibrate"],
+        ["eval"],
+        ["report"],
+    ],
 )
 def test_help(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     code, out, _ = run(capsys, *command, "--help")
@@ -415,22 +425,31 @@ def test_models(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and not err
     rows = {
         cells[1].strip(): [c.strip() for c in cells[2:]]
-        for cells in (line.split("│") for line in out.splitlines() if line.count("│") == 9)
+        for cells in (line.split("│") for line in out.splitlines() if line.count("│") == 10)
         if cells[1].strip()
     }
-    assert rows["gemini-3.1-flash-lite"][:6] == [
+    assert rows["gemini-3.1-flash-lite"][:7] == [
         "ga",
+        "v1beta",
         "0.25",
         "1.50",
         "0.025",
         "0.125 / 0.75",
         "2026-11-23",
     ]
-    assert rows["gemini-3.1-pro-preview"][:5] == ["preview", "2.00", "12.00", "0.20", "1.00 / 6.00"]
-    assert "prompt > 200k: 4.00 / 18.00" in rows["gemini-3.1-pro-preview"][6]
+    assert rows["gemini-3.1-pro-preview"][:6] == [
+        "preview",
+        "v1beta (not v1)",
+        "2.00",
+        "12.00",
+        "0.20",
+        "1.00 / 6.00",
+    ]
+    assert "prompt > 200k: 4.00 / 18.00" in rows["gemini-3.1-pro-preview"][7]
     assert rows["gemini-3.1-flash-image-preview"][0] == "shutdown"
     flat = " ".join(out.split())
     assert "SHUT DOWN 2026-06-25: use gemini-3.1-flash-image" in flat
     assert "deprecated: use gemini-3.1-flash-lite" in flat
     assert "alias nano-banana-2" in flat
     assert "Catalog as of 2026-11-23." in flat
+    assert "lanes the router builds (router default;" in flat

@@ -17,8 +17,8 @@ import pytest
 
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.evaluation import (
-    DEFAULT_OUTPUT_TOKENS,
     BUNDLED_DATA,
+    DEFAULT_OUTPUT_TOKENS,
     STRONG_MODEL,
     WEAK_MODEL,
     DatasetError,

@@ -9,9 +9,11 @@ import math
 import struct
 import threading
 import time
+from importlib import metadata
 from typing import Any, Literal
 
 import pytest
+from google.genai import _api_client as google_api_client
 from langchain_core.exceptions import ModelAPIError, ModelInvalidRequestError, ModelRateLimitError
 from langchain_core.messages import (
     AIMessage,
@@ -362,8 +364,19 @@ def test_threaded_batch(gemini_sim: GeminiSimulator) -> None:
     assert len(gemini_sim.requests) == 40
 
 
-def test_httpx2_transport(gemini_sim: GeminiSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GOOGLE_GENAI_HTTP_CLIENT", "httpx2")
+# google-genai 3.x (and late 2.x) talk through httpx2 by default, chosen by this variable.
+HAS_TRANSPORT_CHOICE = hasattr(google_api_client, "_DEFAULT_HTTP_CLIENT_BACKEND")
+
+
+@pytest.mark.parametrize(
+    ("transport", "client_class"), [("httpx", "AsyncHttpxClient"), ("httpx2", "AsyncHttpx2Client")]
+)
+def test_both_http_transports(
+    gemini_sim: GeminiSimulator, monkeypatch: pytest.MonkeyPatch, transport: str, client_class: str
+) -> None:
+    if transport == "httpx2" and not HAS_TRANSPORT_CHOICE:
+        pytest.skip(f"google-genai {metadata.version('google-genai')} has no httpx2 transport")
+    monkeypatch.setenv("GOOGLE_GENAI_HTTP_CLIENT", transport)
     llm = chat(gemini_sim)
     gemini_sim.script(None, SimReply(LONG_TEXT))
 
@@ -373,7 +386,7 @@ def test_httpx2_transport(gemini_sim: GeminiSimulator, monkeypatch: pytest.Monke
         await llm.aclose()
         return streamed.text, answer.text
 
-    assert type(llm.client._api_client._async_httpx_client).__name__ == "AsyncHttpx2Client"
+    assert type(llm.client._api_client._async_httpx_client).__name__ == client_class
     assert asyncio.run(both())[0] == LONG_TEXT
     assert [r.status for r in gemini_sim.requests] == [200, 200]
 

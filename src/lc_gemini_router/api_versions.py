@@ -99,9 +99,9 @@ def v1_problem(model: str, api_version: str) -> str | None:
         return None
     return (
         f"model {model!r} is not served on Gemini API version {api_version!r} (preview "
-        "models, -latest aliases and experimental models answer 404 there; google-genai "
-        f"3.x uses {api_version!r} by default): pass api_version='v1beta' to the "
-        f"model, or set {API_VERSION_ENV}=v1beta"
+        "models, -latest aliases and experimental models answer 404 NOT_FOUND there, "
+        "and v1 is google-genai 3.x's default): pass api_version='v1beta', or set "
+        f"{API_VERSION_ENV}=v1beta"
     )
 
 

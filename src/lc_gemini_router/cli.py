@@ -3,10 +3,12 @@
 Commands::
 
     lc-gemini-router demo [--live | --simulated] [--log FILE] [--config FILE.toml]
-    lc-gemini-router route "PROMPT" [--tools N] [--config FILE] [--live | --simulated]
+    lc-gemini-router route "PROMPT" [--tools N] [--answer] [--config FILE]
+                           [--live | --simulated]
     lc-gemini-router price MODEL --input N --output N [--cached N] [--thinking N]
                            [--batch | --tier TIER] [--images SIZE:COUNT ...]
     lc-gemini-router models
+    lc-gemini-router doctor [--config FILE] [--live | --simulated]
     lc-gemini-router calibrate SAMPLE.jsonl (--target-pro-share S | --budget-per-1k-requests USD)
                                [--out FILE.toml] [--config FILE] [--live | --simulated]
     lc-gemini-router eval DATASET [--format F] [--scorer S] [--png FILE | --no-png]
@@ -42,11 +44,13 @@ from pydantic import ValidationError
 from lc_gemini_router.callbacks import (
     ROLE_ANSWER,
     ROLE_CLASSIFIER,
+    ROUTER_METADATA_KEY,
     get_gemini_cost_callback,
 )
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.errors import ConfigError, GeminiRouterWarning, LaneError
 from lc_gemini_router.formatting import share_of, usd
+from lc_gemini_router.policy import RouteDecision
 from lc_gemini_router.pricing import (
     SERVICE_TIERS,
     ModelPrice,
@@ -56,22 +60,22 @@ from lc_gemini_router.pricing import (
 )
 
 if TYPE_CHECKING:
+    from langchain_core.messages import AIMessage
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from lc_gemini_router.callbacks import GeminiCostCallbackHandler
     from lc_gemini_router.demo import DemoResult
-    from lc_gemini_router.policy import RouteDecision
     from lc_gemini_router.router import GeminiRouter
 
-__all__ = ["CliError", "main", "route_decision", "usd"]
+__all__ = ["CliError", "backend_problem", "main", "route_decision", "usd"]
 
 PROG = "lc-gemini-router"
 _IMAGE_SIZES = ("512", "1K", "2K", "4K")
 _PER_MILLION = Decimal(1_000_000)
 # Without a terminal rich assumes 80 columns: too narrow for the demo's tables.
-_PIPE_WIDTH = 160
+_PIPE_WIDTH = 180
 _MIN_TEXT_WIDTH = 4
 
 
@@ -124,6 +128,24 @@ def _tool_names(count: int) -> tuple[str, ...]:
 
     names = [t.name for t in DEMO_TOOLS][:count]
     return (*names, *(f"tool_{i}" for i in range(len(names) + 1, count + 1)))
+
+
+def backend_problem(decision: RouteDecision) -> str | None:
+    """Why a call did not go where it was routed (a lane or the classifier failed), or None.
+
+    ``route`` and ``demo`` exit with code 1 on such a call: a backend that fails
+    (a 404 from a wrong API version, a bad key) must not pass for a routing choice.
+    """
+    if decision.fallback_from is not None:
+        prefix = f"lane {decision.fallback_from} failed"
+        failed = next((r for r in decision.reasons if r.startswith(prefix)), prefix)
+        return f"{failed} (answered on lane {decision.lane!r} instead)"
+    if decision.classifier_error is not None:
+        return (
+            f"the classifier failed: {decision.classifier_error} (the request went to "
+            f"its fallback lane {decision.lane!r})"
+        )
+    return None
 
 
 def route_decision(
@@ -348,6 +370,14 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     _summary(console, results, cb)
     if args.log:
         console.print(f"Log: {cb.calls} JSON lines appended to {args.log}", markup=False)
+    problems = [(r.task.name, p) for r in results if (p := backend_problem(r.decision))]
+    if problems:
+        name, first = problems[0]
+        return _fail(
+            f"{len(problems)} of {len(results)} requests were not answered as routed; "
+            f"first, {name!r}: {first}",
+            code=1,
+        )
     return 0
 
 
@@ -361,10 +391,17 @@ def _cmd_route(args: argparse.Namespace, console: Console) -> int:
 
     config = _load_config(args.config)
     names = _tool_names(args.tools)
+    answer: AIMessage | None = None
     with gemini_backend(live=_live_flag(args)) as backend:
         router = backend.router(config)
         try:
-            decision, classifier_cost = route_decision(router, args.prompt, names)
+            if args.answer:
+                answer, classifier_cost = _route_and_answer(router, args.prompt, names)
+                decision = RouteDecision.model_validate(
+                    answer.response_metadata[ROUTER_METADATA_KEY]["decision"]
+                )
+            else:
+                decision, classifier_cost = route_decision(router, args.prompt, names)
         finally:
             router.close()
     console.print(Text(backend.description, style="bold red" if backend.live else "green"))
@@ -380,9 +417,37 @@ def _cmd_route(args: argparse.Namespace, console: Console) -> int:
         ("reasons", "; ".join(decision.reasons) or "-"),
         ("classifier cost", usd(classifier_cost)),
     ]
+    if answer is not None:
+        cost = answer.response_metadata[ROUTER_METADATA_KEY]["cost"]["total_cost"]
+        rows += [
+            ("fell back from", decision.fallback_from or "-"),
+            ("answer cost", "unknown" if cost is None else usd(Decimal(cost))),
+            ("answer", _clip(answer.text or str(answer.tool_calls), 200)),
+        ]
     columns = [("", False), ("", False)]
     console.print(_table("Route decision", columns, rows, show_header=False), crop=False)
-    return 0
+    problem = backend_problem(decision)
+    return _fail(problem, code=1) if problem else 0
+
+
+def _clip(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _route_and_answer(
+    router: GeminiRouter, prompt: str, tool_names: Sequence[str]
+) -> tuple[AIMessage, Decimal]:
+    """Answer one prompt through the router; the answer and its classifier's exact cost."""
+    tools = [
+        {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
+        for n in tool_names
+    ]
+    model = router.bind_tools(tools) if tools else router
+    with get_gemini_cost_callback() as cb:
+        answer = model.invoke(prompt)
+    classifier = cb.by_role.get(ROLE_CLASSIFIER)
+    return answer, classifier.cost if classifier else Decimal(0)
 
 
 # -- price --------------------------------------------------------------------------------
@@ -504,12 +569,16 @@ def _notes(entry: ModelPrice) -> str:
 def _cmd_models(args: argparse.Namespace, console: Console) -> int:
     from rich.text import Text
 
+    from lc_gemini_router.api_versions import lane_api_version, sdk_default_api_version, served_on
+
     catalog = default_catalog()
     styles = {"shutdown": "bold red", "deprecated": "yellow"}
+    chosen = lane_api_version(None)
     rows = [
         (
             Text(entry.id, style=styles.get(entry.status, "")),
             Text(entry.status, style=styles.get(entry.status, "")),
+            chosen.version if served_on(entry.id, "v1") else f"{chosen.version} (not v1)",
             str(entry.standard.input),
             str(entry.standard.output),
             str(entry.standard.cached_input),
@@ -519,7 +588,7 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
         )
         for entry in catalog
     ]
-    columns = [("model ID", False), ("status", False)]
+    columns = [("model ID", False), ("status", False), ("API", False)]
     columns += [(name, True) for name in ("input", "output", "cached", "batch", "as of")]
     title = "Gemini price catalog: USD per 1M tokens, standard tier (batch: input / output)"
     console.print(_table(title, [*columns, ("notes", False)], rows), crop=False)
@@ -529,6 +598,66 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
         f"Price a call: {PROG} price MODEL --input N --output N",
         markup=False,
     )
+    sdk = sdk_default_api_version()
+    console.print(
+        f"API: the Gemini API version of the lanes the router builds ({chosen.source}; "
+        f"set api_version= or GOOGLE_GENAI_API_VERSION to change it). The {sdk.source} "
+        f"is {sdk.version}; 'not v1' models answer 404 on v1. Check every lane: {PROG} doctor",
+        markup=False,
+    )
+    return 0
+
+
+# -- doctor -------------------------------------------------------------------------------
+
+
+def _cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    from rich.text import Text
+
+    from lc_gemini_router.api_versions import sdk_default_api_version
+    from lc_gemini_router.demo import gemini_backend
+    from lc_gemini_router.doctor import check_lanes, installed_versions
+
+    config = _load_config(args.config)
+    with gemini_backend(live=_live_flag(args)) as backend:
+        console.print(Text(backend.description, style="bold red" if backend.live else "green"))
+        router = backend.router(config)
+        try:
+            checks = check_lanes(router)
+        finally:
+            router.close()
+    versions = [(name, version) for name, version in installed_versions().items()]
+    sdk = sdk_default_api_version()
+    versions.append(("SDK default API version", sdk.version))
+    console.print(_table("Installed", [("", False), ("", False)], versions, show_header=False))
+    rows = [
+        (
+            check.lane,
+            check.model,
+            check.api_version or "-",
+            check.api_version_source or "-",
+            check.lifecycle,
+            "-" if check.latency_s is None else f"{check.latency_s * 1000:,.0f} ms",
+            _tokens(check.input_tokens),
+            _tokens(check.output_tokens),
+            "unknown" if check.cost is None else usd(check.cost),
+            Text("ok", style="green") if check.ok else Text("FAILED", style="bold red"),
+        )
+        for check in checks
+    ]
+    columns = [(name, False) for name in ("lane", "model", "API", "from", "lifecycle")]
+    columns += [(name, True) for name in ("latency", "input", "output", "cost")]
+    title = "One tiny request per lane"
+    console.print(_table(title, [*columns, ("", False)], rows), crop=False)
+    failed = [check for check in checks if not check.ok]
+    if failed:
+        lanes = "; ".join(
+            f"lane {c.lane!r} ({c.model} on {c.api_version or 'its own API version'}): {c.error}"
+            for c in failed
+        )
+        return _fail(f"{len(failed)} of {len(checks)} lanes failed: {lanes}", code=1)
+    total = sum((c.cost for c in checks if c.cost is not None), Decimal(0))
+    console.print(f"Every lane answered; the checks cost {usd(total)}.", markup=False)
     return 0
 
 
@@ -665,9 +794,10 @@ def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
             finally:
                 router.close()
         if all(r.score is None and r.rule_lane is None for r in scored):
+            hint = " (is the API key valid?)" if backend.live else ""
             msg = (
                 f"the classifier scored none of the {len(pending):,} requests "
-                "it was asked to score (is the API key valid?)"
+                f"it was asked to score{hint}"
             )
             raise CliError(msg)
         console.print(
@@ -1016,9 +1146,10 @@ def _parser() -> argparse.ArgumentParser:
 
     route = commands.add_parser(
         "route",
-        help="show where one prompt would go, and why (no answer is generated)",
+        help="show where one prompt would go, and why (--answer: and answer it)",
         description="Decide the lane of one prompt: the rules, then the Flash-Lite "
-        "classifier when the rules leave it open. The prompt is not answered.",
+        "classifier when the rules leave it open. The prompt is answered only with "
+        "--answer. Exits 1 when the classifier or the chosen lane failed.",
     )
     route.add_argument("prompt", metavar="PROMPT", help="the user message to route")
     route.add_argument(
@@ -1027,6 +1158,12 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="route as if N tools were bound (default 0)",
+    )
+    route.add_argument(
+        "--answer",
+        action="store_true",
+        help="also answer the prompt on the chosen lane (shows a lane that fails and the "
+        "fallback that answered)",
     )
     _add_config_flag(route, "router settings")
     _add_backend_flags(route)
@@ -1082,6 +1219,19 @@ def _parser() -> argparse.ArgumentParser:
         "tokens, and the replacement of deprecated and shut-down IDs.",
     )
     models.set_defaults(handler=_cmd_models)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="send one tiny request per lane; show versions, API versions, latency, cost",
+        description="Send one short prompt to the classifier and to every lane (live with "
+        "an API key, else on the simulator) and show, per lane, the model, the Gemini API "
+        "version and where it came from, lifecycle, latency, tokens and exact cost, with "
+        "the installed google-genai and langchain-google-genai. Exits 1 naming each lane "
+        "that fails.",
+    )
+    _add_config_flag(doctor, "router settings")
+    _add_backend_flags(doctor)
+    doctor.set_defaults(handler=_cmd_doctor)
 
     calibrate_parser = commands.add_parser(
         "calibrate",

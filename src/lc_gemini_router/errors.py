@@ -80,15 +80,17 @@ class LaneFailure:
     error: BaseException
 
     def __str__(self) -> str:
-        return f"lane {self.lane!r} ({self.model}) failed: {type(self.error).__name__}: {self.error}"
+        return (
+            f"lane {self.lane!r} ({self.model}) failed: {type(self.error).__name__}: {self.error}"
+        )
 
 
 class LaneError(GeminiRouterError):
     """A lane's model failed after its own retries and no fallback lane answered.
 
-    When fallback lanes were tried, ``failures`` lists every lane in the order tried
-    and the message names each one; ``__cause__`` is the last lane's error, whose
-    ``__context__`` chains the earlier ones.
+    When fallback lanes were tried, ``failures`` lists every lane in the order tried,
+    each with its own exception, and the message names each one; ``__cause__`` is
+    the last lane's error.
 
     Attributes:
         lane: the last lane that failed (``"lite"``, ``"pro"``, ...).
@@ -113,11 +115,6 @@ class LaneError(GeminiRouterError):
             tried = ", then ".join(str(f) for f in self.failures)
             msg = f"every lane tried failed ({len(self.failures)}): {tried}"
         super().__init__(msg)
-        previous: BaseException | None = None
-        for failure in self.failures:
-            if previous is not None and failure.error.__context__ is None:
-                failure.error.__context__ = previous
-            previous = failure.error
         self.__cause__ = cause
 
 

@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from lc_gemini_router.router import GeminiRouter
 
 __all__ = [
+    "BUNDLED_DATA",
     "DEFAULT_MAX_POINTS",
     "DEFAULT_OUTPUT_TOKENS",
     "FORMATS",
@@ -95,7 +96,6 @@ __all__ = [
     "SCORERS",
     "STRONG_MODEL",
     "WEAK_MODEL",
-    "BUNDLED_DATA",
     "DatasetError",
     "DatasetFormat",
     "EvalItem",
@@ -108,8 +108,8 @@ __all__ = [
     "evaluate",
     "load_dataset",
     "load_datasets",
-    "resolve_dataset",
     "plot_curve",
+    "resolve_dataset",
     "run_eval",
     "score_items",
 ]

@@ -775,9 +775,7 @@ class GeminiRouter(BaseChatModel):
         """The decision to retry on, or raise LaneError when there is none."""
         target = call.config.error_fallbacks.get(decision.lane)
         if not call.config.fallback_on_error or target is None or decision.fallback_from:
-            raise LaneError(
-                decision.lane, decision.model, error, earlier=call.failures
-            ) from error
+            raise LaneError(decision.lane, decision.model, error, earlier=call.failures) from error
         call.failures.append(LaneFailure(decision.lane, decision.model, error))
         reason = f"lane {decision.lane} failed: {type(error).__name__}: {error}"
         return decision.model_copy(
@@ -943,9 +941,7 @@ class GeminiRouter(BaseChatModel):
         except Exception as exc:
             # Tokens already reached the caller: answering again elsewhere would
             # show them twice. Fail with the lane named instead.
-            raise LaneError(
-                decision.lane, decision.model, exc, earlier=call.failures
-            ) from exc
+            raise LaneError(decision.lane, decision.model, exc, earlier=call.failures) from exc
         cost_meta, payload = answer_report(decision, report, tally, self.catalog)
         if events is not None and run_id is not None:
             events.on_custom_event(COST_EVENT, payload, run_id=run_id)
@@ -1074,9 +1070,7 @@ class GeminiRouter(BaseChatModel):
                 tally.add(chunk)
                 yield chunk
         except Exception as exc:
-            raise LaneError(
-                decision.lane, decision.model, exc, earlier=call.failures
-            ) from exc
+            raise LaneError(decision.lane, decision.model, exc, earlier=call.failures) from exc
         cost_meta, payload = answer_report(decision, report, tally, self.catalog)
         if events is not None and run_id is not None:
             await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
