@@ -33,6 +33,15 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = (
+    "lc-gemini-router",
+    "langchain-core",
+    "langchain-google-genai",
+    "google-genai",
+    "httpx2",
+    "pydantic",
+)
+"""Installed versions recorded with every run: the figures depend on them."""
 
 
 def default_data_dir() -> Path:
@@ -165,10 +174,7 @@ def machine_info() -> dict[str, Any]:
         "python_implementation": platform.python_implementation(),
         "cpu_count": os.cpu_count(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "packages": {
-            name: _version(name)
-            for name in ("lc-gemini-router", "langchain-core", "langchain-google-genai", "pydantic")
-        },
+        "packages": {name: _version(name) for name in PACKAGES},
     }
 
 
