@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.exceptions import ModelAPIError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
@@ -37,6 +38,8 @@ class UsageFakeChatModel(BaseChatModel):
     cached_tokens: int = 0
     thinking_tokens: int = 0
     fail: bool = False
+    failure: type[Exception] = ModelAPIError
+    """What ``fail`` raises: a 5xx by default (retryable, so the router falls back)."""
 
     @property
     def _llm_type(self) -> str:
@@ -59,7 +62,7 @@ class UsageFakeChatModel(BaseChatModel):
     ) -> ChatResult:
         if self.fail:
             msg = "injected failure"
-            raise RuntimeError(msg)
+            raise self.failure(msg)
         message = AIMessage(
             content=self.text,
             usage_metadata=self._usage(),
@@ -94,7 +97,7 @@ class UsageFakeChatModel(BaseChatModel):
             )
             if self.fail and last:
                 msg = "injected failure mid-stream"
-                raise RuntimeError(msg)
+                raise self.failure(msg)
             yield ChatGenerationChunk(message=chunk)
 
 

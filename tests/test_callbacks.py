@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from langchain_core.exceptions import ModelAPIError
 from langchain_core.runnables import RunnableLambda
 
 from lc_gemini_router import (
@@ -98,9 +99,9 @@ def test_failed_runs_count_nothing_and_do_not_crash() -> None:
     bad = UsageFakeChatModel(fail=True)
     with get_gemini_cost_callback() as cb:
         good.invoke("x")
-        with pytest.raises(RuntimeError):
+        with pytest.raises(ModelAPIError):
             bad.invoke("x")
-        with pytest.raises(RuntimeError):
+        with pytest.raises(ModelAPIError):
             list(bad.stream("x"))
     assert cb.calls == 1
     assert cb.total_cost == LITE_500_100

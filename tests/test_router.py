@@ -13,6 +13,14 @@ from uuid import UUID
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
+from langchain_core.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
@@ -245,7 +253,7 @@ def test_classifier_failure_falls_back_to_rules_lane() -> None:
     message = router.invoke("solve the riddle")
     decision = decision_of(message)
     assert (decision["lane"], decision["source"]) == ("lite", "fallback")
-    assert decision["reasons"] == ["RuntimeError: injected failure"]
+    assert decision["reasons"] == ["ModelAPIError: injected failure"]
 
 
 def test_circuit_breaker_skips_classifier_after_repeated_failures() -> None:
@@ -270,7 +278,7 @@ def test_lane_failure_answers_on_fallback_lane() -> None:
         "fallback",
         "pro",
     )
-    assert "lane pro failed: RuntimeError: injected failure" in decision["reasons"]
+    assert "lane pro failed: ModelAPIError: injected failure" in decision["reasons"]
     assert cb.total_cost == LITE_COST + CLASSIFIER_COST  # the failed call cost nothing
 
 
@@ -282,7 +290,42 @@ def test_lane_failure_without_fallback_is_a_typed_error() -> None:
     with pytest.raises(LaneError, match="lane 'pro' \\(gemini-3.1-pro-preview\\) failed") as info:
         router.invoke("solve the riddle")
     assert (info.value.lane, info.value.model) == ("pro", "gemini-3.1-pro-preview")
-    assert isinstance(info.value.__cause__, RuntimeError)
+    assert isinstance(info.value.__cause__, ModelAPIError)
+
+
+@pytest.mark.parametrize(
+    "failure", [ModelRateLimitError, ModelAPIError, ModelTimeoutError, ModelNotFoundError]
+)
+def test_what_another_lane_can_answer_falls_back(failure: type[Exception]) -> None:
+    broken = UsageFakeChatModel(model_name="gemini-3.1-pro-preview", fail=True, failure=failure)
+    message = make_router(pro=broken).invoke("solve the riddle")
+    decision = decision_of(message)
+    assert (decision["lane"], decision["fallback_from"]) == ("lite", "pro")
+    assert message.content == "lite says hi"
+
+
+@pytest.mark.parametrize(
+    "failure", [TypeError, ValueError, ModelInvalidRequestError, ModelAuthenticationError]
+)
+@pytest.mark.parametrize("method", ["invoke", "stream"])
+def test_what_would_fail_on_any_lane_propagates(failure: type[Exception], method: str) -> None:
+    """A bug or a 400 is not the lane's fault: answering it on Flash-Lite would hide it."""
+    # A one-word reply fails before its first chunk, where a stream could still fall back.
+    broken = UsageFakeChatModel(
+        model_name="gemini-3.1-pro-preview", text="x", fail=True, failure=failure
+    )
+    router = make_router(pro=broken)
+
+    def call() -> object:
+        if method == "invoke":
+            return router.invoke("solve the riddle")
+        return list(router.stream("solve the riddle"))
+
+    with get_gemini_cost_callback() as cb, pytest.raises(LaneError) as info:
+        call()
+    assert (info.value.lane, type(info.value.__cause__)) == ("pro", failure)
+    assert [f.lane for f in info.value.failures] == ["pro"]
+    assert cb.by_role.get("answer") is None  # Flash-Lite never answered
 
 
 def test_stream_failure_before_first_chunk_falls_back() -> None:

@@ -37,6 +37,7 @@ from langchain_core.callbacks import (
     CallbackManager,
     CallbackManagerForLLMRun,
 )
+from langchain_core.exceptions import ModelNotFoundError
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import (
@@ -142,6 +143,27 @@ class _Call:
     """The rules' decision, computed once; None when the classifier must score."""
     failures: list[LaneFailure] = field(default_factory=list)
     """Lanes that already failed in this call, for a LaneError that names them all."""
+
+
+def lane_unavailable(error: BaseException) -> bool:
+    """Whether another lane may answer what this lane failed: the fault was the lane's.
+
+    True for what langchain-core marks ``is_retryable`` (429, 5xx, timeouts, lost
+    connections, also found on the cause chain or as the builtin ``TimeoutError`` /
+    ``ConnectionError``) and for a 404 (``ModelNotFoundError``: this lane's model is
+    not served here, e.g. a preview model on API v1). Invalid requests (400), auth
+    errors and bugs (``TypeError``) would fail on any lane, so they propagate.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "is_retryable", False) is True:
+            return True
+        if isinstance(current, (ModelNotFoundError, TimeoutError, ConnectionError)):
+            return True
+        current = current.__cause__
+    return False
 
 
 def _tool_name(tool: Mapping[str, Any]) -> list[str]:
@@ -774,7 +796,12 @@ class GeminiRouter(BaseChatModel):
     def _fallback(self, decision: RouteDecision, call: _Call, error: Exception) -> RouteDecision:
         """The decision to retry on, or raise LaneError when there is none."""
         target = call.config.error_fallbacks.get(decision.lane)
-        if not call.config.fallback_on_error or target is None or decision.fallback_from:
+        if (
+            not call.config.fallback_on_error
+            or target is None
+            or decision.fallback_from
+            or not lane_unavailable(error)
+        ):
             raise LaneError(decision.lane, decision.model, error, earlier=call.failures) from error
         call.failures.append(LaneFailure(decision.lane, decision.model, error))
         reason = f"lane {decision.lane} failed: {type(error).__name__}: {error}"
