@@ -154,7 +154,11 @@ def test_demo_log_that_cannot_be_opened(capsys: pytest.CaptureFixture[str], tmp_
     [
         ("escalation_threshold = \n", "is not valid TOML"),
         ("escalation_threshold = 1.5\n", "escalation_threshold: Input should be less than or"),
-        ("escalation_treshold = 0.5\n", "escalation_treshold: Extra inputs are not permitted"),
+        (
+            "escalation_treshold = 0.5\n",
+            "router.toml: escalation_treshold: unknown setting 'escalation_treshold'; did you"
+            " mean 'escalation_threshold'?",
+        ),
         ("classifier = { deadline_seconds = 0 }\n", "classifier.deadline_seconds: Input should"),
         (
             'pro_model = "gemini-3.1-flash-image-preview"\n',

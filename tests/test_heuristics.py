@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from pydantic import ValidationError
 
-from lc_gemini_router import RouterConfig, RouteRequest, rule_decision
+from lc_gemini_router import ConfigError, RouterConfig, RouteRequest, rule_decision
 from lc_gemini_router.heuristics import UNCERTAIN, text_prior
 
 
@@ -81,7 +80,7 @@ def test_band_and_switch_are_configurable() -> None:
     assert rule_decision(request("Thanks!"), RouterConfig(text_rules=False)) is None
     wide = RouterConfig(rule_band=(0.0, 1.0))  # every prior is inside: classifier decides
     assert rule_decision(request("Prove it"), wide) is None
-    with pytest.raises(ValidationError, match="rule_band"):
+    with pytest.raises(ConfigError, match="rule_band"):
         RouterConfig(rule_band=(0.9, 0.1))
 
 

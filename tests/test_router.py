@@ -24,12 +24,13 @@ from langchain_core.exceptions import (
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from lc_gemini_router import (
     CLASSIFIER_TAG,
     COST_EVENT,
     DECISION_EVENT,
+    ConfigError,
     GeminiRouter,
     LaneError,
     RetiredModelError,
@@ -227,7 +228,7 @@ def test_per_call_overrides_kwargs_bind_and_configurable() -> None:
 def test_invalid_per_call_override_names_field_before_any_call() -> None:
     classifier = FakeClassifierModel()
     router = make_router(classifier=classifier)
-    with pytest.raises(ValidationError, match="escalation_threshold"):
+    with pytest.raises(ConfigError, match="escalation_threshold"):
         router.invoke("hello", escalation_threshold=3)
     with pytest.raises(UnknownLaneError, match="unknown lane 'ultra'"):
         router.invoke("hello", lane="ultra")

@@ -1,7 +1,9 @@
 """RouterConfig: every routing setting in one validated object.
 
 Build it in code, from a TOML file, or from ``LC_GEMINI_ROUTER_*`` environment
-variables. Invalid values raise pydantic's ``ValidationError`` naming the field.
+variables. Invalid values raise :class:`~lc_gemini_router.ConfigError` naming the
+field (an unknown name gets the closest valid one); ``error.errors`` keeps pydantic's
+details.
 
 Example:
     >>> from lc_gemini_router import RouterConfig
@@ -19,7 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing_extensions import Self
 
 from lc_gemini_router.errors import ConfigError
 
@@ -58,7 +61,35 @@ ENV_PREFIX = "LC_GEMINI_ROUTER_"
 _ERROR_FALLBACKS: dict[Lane, Lane] = {"lite": "pro", "pro": "lite", "pro_tools": "pro"}
 
 
-class ClassifierSettings(BaseModel):
+class _Settings(BaseModel):
+    """A frozen settings model whose validation errors are ``ConfigError``s."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            what, names = type(self).__name__, _names(type(self))
+            raise ConfigError.from_validation(what, exc, known=names) from None
+
+    @classmethod
+    def checked(cls, data: Any) -> Self:
+        """``model_validate`` that raises ``ConfigError`` (keeping pydantic's details)."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError.from_validation(cls.__name__, exc, known=_names(cls)) from None
+
+
+def _names(model: type[BaseModel]) -> list[str]:
+    names = list(model.model_fields)
+    for info in model.model_fields.values():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names += list(annotation.model_fields)  # nested settings (classifier.*)
+    return names
+
+
+class ClassifierSettings(_Settings):
     """How the Flash-Lite classifier is called."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -85,7 +116,7 @@ class ClassifierSettings(BaseModel):
     """How long a cached score stays valid."""
 
 
-class RouterConfig(BaseModel):
+class RouterConfig(_Settings):
     """Thresholds, rules and lanes of a :class:`~lc_gemini_router.GeminiRouter`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -151,7 +182,7 @@ class RouterConfig(BaseModel):
         """A validated copy with some fields replaced (per-call settings).
 
         Raises:
-            pydantic.ValidationError: an unknown field or an invalid value.
+            ConfigError: an unknown field or an invalid value.
         """
         if not overrides:
             return self
@@ -161,15 +192,15 @@ class RouterConfig(BaseModel):
                 data["classifier"] = {**data["classifier"], **value}
             else:
                 data[key] = value
-        return RouterConfig.model_validate(data)
+        return RouterConfig.checked(data)
 
     @classmethod
     def from_toml(cls, path: str | Path, *, table: str | None = None) -> RouterConfig:
         """Load from a TOML file; ``table`` picks a sub-table (``"tool.lc_gemini_router"``).
 
         Raises:
-            ConfigError: the file is missing or is not valid TOML.
-            pydantic.ValidationError: a setting is unknown or invalid.
+            ConfigError: the file is missing or is not valid TOML, or a setting is
+                unknown or invalid.
         """
         file = Path(path)
         try:
@@ -183,7 +214,12 @@ class RouterConfig(BaseModel):
         for part in (table or "").split("."):
             if part:
                 data = data.get(part, {}) if isinstance(data, Mapping) else {}
-        return cls.model_validate(data)
+        try:
+            return cls.checked(data)
+        except ConfigError as exc:
+            what = str(exc).removeprefix(f"invalid {cls.__name__}: ")
+            msg = f"invalid router config {file}: {what}"
+            raise ConfigError(msg, errors=exc.errors, problems=exc.problems) from None
 
     @classmethod
     def from_env(
@@ -196,8 +232,7 @@ class RouterConfig(BaseModel):
         are JSON (``LC_GEMINI_ROUTER_NEVER_ESCALATE='["translation"]'``).
 
         Raises:
-            pydantic.ValidationError: a variable names an unknown setting or holds
-                an invalid value.
+            ConfigError: a variable names an unknown setting or holds an invalid value.
         """
         env = os.environ if environ is None else environ
         data: dict[str, Any] = {}
@@ -211,7 +246,7 @@ class RouterConfig(BaseModel):
                 data.setdefault(group, {})[sub] = value
             else:
                 data[key] = value
-        return cls.model_validate(data)
+        return cls.checked(data)
 
 
 def _parse_env_value(raw: str) -> Any:

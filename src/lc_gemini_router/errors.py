@@ -18,8 +18,13 @@ warning class, so callers can catch or filter the whole family at once::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
     "ApiVersionWarning",
@@ -40,7 +45,53 @@ class GeminiRouterError(Exception):
 
 
 class ConfigError(GeminiRouterError, ValueError):
-    """Invalid configuration: a router setting, a price catalog, a lane."""
+    """Invalid configuration: a router setting, a price catalog, a lane.
+
+    Attributes:
+        errors: pydantic's error details (``loc``, ``msg``, ``type``, ``input``) when
+            the setting failed validation; empty otherwise.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[Mapping[str, Any]] = (),
+        problems: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.errors: tuple[Mapping[str, Any], ...] = tuple(errors)
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+        """``(field path, what is wrong)`` pairs, nested settings flattened."""
+
+    @classmethod
+    def from_validation(
+        cls, what: str, exc: ValidationError, *, known: Iterable[str] = ()
+    ) -> ConfigError:
+        """One readable part per problem; an unknown name gets the closest known one."""
+        names = list(known)
+        problems: list[tuple[str, str]] = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            inner = (error.get("ctx") or {}).get("error")
+            if isinstance(inner, ConfigError) and inner.problems:  # nested settings
+                problems += [(f"{where}.{path}".strip("."), text) for path, text in inner.problems]
+                continue
+            text = str(error["msg"])
+            if error["type"] == "extra_forbidden":
+                text = unknown_name_hint(str(error["loc"][-1]), names, "setting")
+            problems.append((where, text))
+        message = "; ".join(f"{path or '(top level)'}: {text}" for path, text in problems)
+        return cls(f"invalid {what}: {message}", errors=exc.errors(), problems=problems)
+
+
+def unknown_name_hint(name: str, known: Iterable[str], kind: str) -> str:
+    """``unknown setting 'x'; did you mean 'y'?`` (or the list of valid names)."""
+    names = sorted(set(known))
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    if close:
+        return f"unknown {kind} {name!r}; did you mean {close[0]!r}?"
+    return f"unknown {kind} {name!r}; valid: {', '.join(names)}" if names else f"unknown {kind}"
 
 
 class UnknownLaneError(ConfigError):

@@ -21,6 +21,8 @@ Example:
 
 from __future__ import annotations
 
+import difflib
+import functools
 import threading
 import uuid
 import warnings
@@ -57,7 +59,15 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils import secret_from_env
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from lc_gemini_router.api_versions import (
     ApiVersion,
@@ -76,11 +86,13 @@ from lc_gemini_router.classifier import Classifier, ClassifierOutcome
 from lc_gemini_router.config import LANES, Lane, RouterConfig
 from lc_gemini_router.errors import (
     ApiVersionWarning,
+    ConfigError,
     LaneError,
     LaneFailure,
     UnknownLaneError,
     UnknownPriceWarning,
     UnsupportedInputError,
+    unknown_name_hint,
 )
 from lc_gemini_router.policy import (
     RouteDecision,
@@ -143,6 +155,57 @@ class _Call:
     """The rules' decision, computed once; None when the classifier must score."""
     failures: list[LaneFailure] = field(default_factory=list)
     """Lanes that already failed in this call, for a LaneError that names them all."""
+
+
+# Per-call classifier settings that take effect; the rest are fixed when the
+# classifier (its model, deadline, cache and breaker) is built.
+_PER_CALL_CLASSIFIER = frozenset({"enabled", "fallback_lane"})
+
+
+def _check_per_call(overrides: Mapping[str, Any], lane_kwargs: Mapping[str, Any]) -> None:
+    """Reject per-call settings that are misspelt or cannot take effect, before any call."""
+    classifier = overrides.get("classifier")
+    if isinstance(classifier, Mapping):
+        fixed = sorted(set(classifier) - _PER_CALL_CLASSIFIER)
+        if fixed:
+            msg = (
+                f"classifier settings {fixed} cannot change per call (only "
+                f"{sorted(_PER_CALL_CLASSIFIER)} can): set them on the router's config"
+            )
+            raise ConfigError(msg)
+    for key in lane_kwargs:
+        close = difflib.get_close_matches(key, sorted(_ROUTER_KWARGS), n=1, cutoff=0.8)
+        if close:
+            msg = f"unknown per-call setting {key!r}; did you mean {close[0]!r}?"
+            raise ConfigError(msg)
+
+
+@functools.cache
+def _constructor_names() -> frozenset[str]:
+    """Every keyword ``GeminiRouter(...)`` accepts: its fields and their aliases."""
+    fields = GeminiRouter.model_fields
+    return frozenset(fields) | {f.alias for f in fields.values() if f.alias}
+
+
+def _unknown_constructor_keyword(name: str) -> str:
+    from langchain_google_genai import ChatGoogleGenerativeAI
+
+    if name in _CONFIG_FIELDS or name == "lane":
+        where = "per call" if name == "lane" else "in config=RouterConfig(...) or per call"
+        return f"{name!r} is a routing setting, not a GeminiRouter field: set it {where}"
+    google = ChatGoogleGenerativeAI.model_fields
+    if name in google or name in {f.alias for f in google.values()}:
+        return (
+            f"{name!r} is a ChatGoogleGenerativeAI setting the router does not pass on: "
+            f"give a ready lane, e.g. pro=ChatGoogleGenerativeAI(model=..., {name}=...)"
+        )
+    close = difflib.get_close_matches(name, sorted(_CONFIG_FIELDS), n=1, cutoff=0.75)
+    if close and close[0] not in difflib.get_close_matches(name, _constructor_names(), n=1):
+        return (
+            f"GeminiRouter: unknown keyword {name!r}; did you mean {close[0]!r}? (a routing "
+            "setting: set it in config=RouterConfig(...) or per call)"
+        )
+    return f"GeminiRouter: {unknown_name_hint(name, _constructor_names(), 'keyword')}"
 
 
 def lane_unavailable(error: BaseException) -> bool:
@@ -272,8 +335,12 @@ class GeminiRouter(BaseChatModel):
     timeout: float | None = None
     max_retries: int | None = None
     stop: list[str] | None = None
+    streaming: bool = False
+    """Answer ``invoke`` through the lanes' streaming path (LangChain's convention)."""
 
     _lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
+    _extra_lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
+    """Lanes built for per-call model IDs (``pro_model=...``), by model ID."""
     _classifier: Classifier | None = PrivateAttr(default=None)
     _params_cache: tuple[RouterConfig, dict[str, Any]] | None = PrivateAttr(default=None)
     _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -296,7 +363,14 @@ class GeminiRouter(BaseChatModel):
         return self
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        unknown = [key for key in kwargs if key not in _constructor_names()]
+        if unknown:
+            raise ConfigError(_unknown_constructor_keyword(unknown[0]))
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            names = _constructor_names()
+            raise ConfigError.from_validation("GeminiRouter", exc, known=names) from None
         # Checked here, not in a validator, so the typed RetiredModelError (naming
         # the replacement) reaches the caller instead of a pydantic ValidationError.
         catalog = self.catalog or default_catalog()
@@ -422,6 +496,7 @@ class GeminiRouter(BaseChatModel):
         ]
         if self._classifier is not None and not isinstance(self.classifier, BaseChatModel):
             built.append(self._classifier.model)
+        built += self._extra_lanes.values()
         return list({id(m): m for m in built}.values())
 
     def close(self) -> None:
@@ -710,10 +785,12 @@ class GeminiRouter(BaseChatModel):
                 overrides[key] = value
             else:
                 lane_kwargs[key] = value
+        _check_per_call(overrides, lane_kwargs)
         lane = overrides.pop("lane", None)
         if lane is not None and lane not in LANES:
             raise UnknownLaneError(str(lane), LANES)
         config = self.config.with_overrides(overrides)
+        self._check_lane_overrides(config)
         tools = lane_kwargs.get("tools") or []
         names = tuple(n for t in tools if isinstance(t, Mapping) for n in _tool_name(t))
         request = RouteRequest(
@@ -725,6 +802,34 @@ class GeminiRouter(BaseChatModel):
         )
         ruled = rule_decision(request, config)
         return _Call(request=request, config=config, lane_kwargs=lane_kwargs, ruled=ruled)
+
+    def _check_lane_overrides(self, config: RouterConfig) -> None:
+        """Per-call lane models pass the constructor's checks, before any API call."""
+        for lane in LANES:
+            model_id = config.lanes[lane]
+            if model_id == self.config.lanes[lane]:
+                continue
+            if isinstance(getattr(self, lane), BaseChatModel):
+                msg = (
+                    f"lane {lane!r} is a ready chat model; a per-call {lane}_model "
+                    f"({model_id!r}) cannot replace it"
+                )
+                raise ConfigError(msg)
+            # RetiredModelError for a shut-down ID; a warning for an unknown price.
+            (self.catalog or default_catalog()).ensure_servable(model_id)
+
+    def _lane_for(self, call: _Call, lane: Lane) -> BaseChatModel:
+        """The model that answers ``lane`` for this call: a per-call model ID wins."""
+        model_id = call.config.lanes[lane]
+        if model_id == self.config.lanes[lane]:
+            return self.lane_model(lane)
+        model = self._extra_lanes.get(model_id)
+        if model is None:
+            with self._build_lock:
+                model = self._extra_lanes.get(model_id)
+                if model is None:
+                    model = self._extra_lanes[model_id] = self._build_google(model_id)
+        return model
 
     def _child_manager(
         self, run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
@@ -868,7 +973,7 @@ class GeminiRouter(BaseChatModel):
         run_id = self._stream_run_id(run_manager)
         pump, wasted = self._settle(pump, decision)
         while True:
-            lane = self.lane_model(decision.lane)
+            lane = self._lane_for(call, decision.lane)
             lane_messages = self._lane_messages(call, decision)
             try:
                 if pump is not None:
@@ -893,7 +998,7 @@ class GeminiRouter(BaseChatModel):
     def _speculate(self, call: _Call, stop: list[str] | None) -> StreamPump | None:
         if not self._should_speculate(call):
             return None
-        lite = self.lane_model("lite")
+        lite = self._lane_for(call, "lite")
         lane_messages = self._speculative_messages(call)
         # No run manager: speculative tokens must not reach the caller's stream.
         return StreamPump(lambda: lite._stream(lane_messages, stop=stop, **call.lane_kwargs))
@@ -936,7 +1041,7 @@ class GeminiRouter(BaseChatModel):
         run_id = self._stream_run_id(run_manager)
         pump, wasted = self._settle(pump, decision)
         while True:
-            lane = self.lane_model(decision.lane)
+            lane = self._lane_for(call, decision.lane)
             if pump is not None:
                 chunks: Iterator[ChatGenerationChunk] = iter(pump)
                 pump = None
@@ -1010,7 +1115,7 @@ class GeminiRouter(BaseChatModel):
         run_id = self._stream_run_id(run_manager)
         pump = await self._asettle(call, pump, decision, events, run_id)
         while True:
-            lane = self.lane_model(decision.lane)
+            lane = self._lane_for(call, decision.lane)
             lane_messages = self._lane_messages(call, decision)
             try:
                 if pump is not None:
@@ -1034,7 +1139,7 @@ class GeminiRouter(BaseChatModel):
     def _aspeculate(self, call: _Call, stop: list[str] | None) -> AsyncStreamPump | None:
         if not self._should_speculate(call):
             return None
-        lite = self.lane_model("lite")
+        lite = self._lane_for(call, "lite")
         lane_messages = self._speculative_messages(call)
         return AsyncStreamPump(lambda: lite._astream(lane_messages, stop=stop, **call.lane_kwargs))
 
@@ -1068,7 +1173,7 @@ class GeminiRouter(BaseChatModel):
         run_id = self._stream_run_id(run_manager)
         pump = await self._asettle(call, pump, decision, events, run_id)
         while True:
-            lane = self.lane_model(decision.lane)
+            lane = self._lane_for(call, decision.lane)
             if pump is not None:
                 chunks: AsyncIterator[ChatGenerationChunk] = pump.__aiter__()
                 pump = None
