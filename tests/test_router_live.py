@@ -7,6 +7,7 @@ as Gemini 3 does.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +26,9 @@ from lc_gemini_router import (
     CLASSIFIER_TAG,
     COST_EVENT,
     DECISION_EVENT,
+    ConfigError,
     LaneError,
+    RetiredModelError,
     RouterConfig,
     get_gemini_cost_callback,
 )
@@ -391,3 +394,70 @@ def test_close_closes_only_the_clients_the_router_built(
     )
     router.close()
     assert sorted(closed) == ["classifier", "lite"]  # the caller's Pro model is theirs
+
+
+# -- strict settings, through the real client: nothing is sent for a bad setting -------------
+
+
+def test_per_call_lane_model_answers_on_that_model(sim: GeminiSimulator, backend: Backend) -> None:
+    backend.lane_tokens["gemini-3.5-flash"] = (500, 100, 0)
+    router = live_router(sim)
+    reply = router.invoke("what is the capital of Peru?", lite_model="gemini-3.5-flash")
+    meta = reply.response_metadata
+    assert (meta["lc_gemini_router"]["decision"]["model"], meta["model_name"]) == (
+        "gemini-3.5-flash",
+        "gemini-3.5-flash",
+    )
+    assert lanes_called(sim) == ["gemini-3.5-flash"]
+    router.invoke("what is the capital of Chile?")  # the configured lane is untouched
+    assert lanes_called(sim) == ["gemini-3.5-flash", LITE]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"escalation_treshold": 0.1}, ConfigError, "did you mean 'escalation_threshold'"),
+        ({"classifier": {"deadline_seconds": 9}}, ConfigError, "cannot change per call"),
+        ({"escalation_threshold": 3}, ConfigError, "escalation_threshold: Input should be"),
+        (
+            {"pro_model": "gemini-3.1-flash-image-preview"},
+            RetiredModelError,
+            "use 'gemini-3.1-flash-image' instead",
+        ),
+    ],
+)
+def test_bad_per_call_settings_send_nothing(
+    sim: GeminiSimulator, kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    router = live_router(sim)
+    with pytest.raises(error, match=re.escape(message)):
+        router.invoke("solve the riddle", **kwargs)
+    assert sim.requests == []
+
+
+def test_a_ready_lane_cannot_be_replaced_per_call(sim: GeminiSimulator) -> None:
+    mine = ChatGoogleGenerativeAI(
+        model=PRO, google_api_key="t", base_url=sim.base_url, api_version="v1beta"
+    )
+    router = live_router(sim, pro=mine)
+    with pytest.raises(ConfigError, match="lane 'pro' is a ready chat model"):
+        router.invoke("solve the riddle", pro_model="gemini-3.5-flash")
+    assert sim.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"escalation_treshold": 0.5}, "did you mean 'escalation_threshold'? (a routing setting"),
+        ({"temprature": 0.5}, "unknown keyword 'temprature'; did you mean 'temperature'?"),
+        ({"vertexai": True}, "'vertexai' is a ChatGoogleGenerativeAI setting"),
+        ({"thinking_level": "low"}, "pro=ChatGoogleGenerativeAI(model=..., thinking_level=...)"),
+        ({"temperature": "hot"}, "invalid GeminiRouter: temperature: Input should be"),
+    ],
+)
+def test_bad_constructor_keywords_are_config_errors(
+    sim: GeminiSimulator, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        live_router(sim, **kwargs)
+    assert sim.requests == []

@@ -46,7 +46,12 @@ from lc_gemini_router.callbacks import (
     get_gemini_cost_callback,
 )
 from lc_gemini_router.config import RouterConfig
-from lc_gemini_router.errors import ConfigError, GeminiRouterWarning, LaneError
+from lc_gemini_router.errors import (
+    ConfigError,
+    GeminiRouterError,
+    GeminiRouterWarning,
+    LaneError,
+)
 from lc_gemini_router.formatting import share_of, usd
 from lc_gemini_router.policy import RouteDecision
 from lc_gemini_router.pricing import (
@@ -77,7 +82,7 @@ _PIPE_WIDTH = 180
 _MIN_TEXT_WIDTH = 4
 
 
-class CliError(Exception):
+class CliError(GeminiRouterError):
     """A user mistake: reported as one line on stderr with exit code 2."""
 
 

@@ -4,11 +4,15 @@ Every error the package raises derives from one root, and every warning from one
 warning class, so callers can catch or filter the whole family at once::
 
     GeminiRouterError
-    ├── ConfigError (also ValueError)         invalid configuration or price catalog
+    ├── ConfigError (also ValueError)         invalid configuration or price catalog;
+    │   │                                     ``errors`` keeps pydantic's details
     │   ├── UnknownLaneError                  a lane name that does not exist
     │   └── RetiredModelError                 a model ID that Gemini has shut down
     ├── UnsupportedInputError (also ValueError) input the router cannot route
-    └── LaneError                             a lane failed after its retries, no fallback
+    ├── LaneError                             a lane failed after its retries, no fallback
+    ├── DatasetError (also ValueError)        an evaluation dataset that cannot be read
+    │                                         (``lc_gemini_router.evaluation``)
+    └── CliError                              a command-line mistake (``lc_gemini_router.cli``)
 
     GeminiRouterWarning (UserWarning)
     ├── UnknownPriceWarning                   a model with no price: its cost is None
