@@ -17,10 +17,8 @@ from lc_gemini_router.callbacks import (
 )
 from lc_gemini_router.classifier import (
     CLASSIFIER_INSTRUCTION,
-    CircuitBreaker,
     Classifier,
     ClassifierOutcome,
-    ScoreCache,
     render_classifier_input,
 )
 from lc_gemini_router.config import (
@@ -63,6 +61,7 @@ from lc_gemini_router.pricing import (
 )
 from lc_gemini_router.router import COST_EVENT, DECISION_EVENT, GeminiRouter
 from lc_gemini_router.signatures import strip_foreign_signatures
+from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore
 
 __version__ = "0.1.0"
 
@@ -81,6 +80,7 @@ __all__ = [
     "ROUTER_RUN_METADATA_KEY",
     "SERVICE_TIER_METADATA_KEY",
     "WASTED_EVENT",
+    "Breaker",
     "CallRecord",
     "Category",
     "CircuitBreaker",
@@ -107,6 +107,7 @@ __all__ = [
     "RouteRequest",
     "RouterConfig",
     "ScoreCache",
+    "ScoreStore",
     "TierPrices",
     "UnknownLaneError",
     "UnknownPriceWarning",

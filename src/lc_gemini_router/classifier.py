@@ -13,15 +13,8 @@ reaches the callback handlers.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import hashlib
-import re
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,15 +29,14 @@ from langchain_core.messages import (
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from lc_gemini_router.config import ClassifierSettings
+from lc_gemini_router.engine import ClassifierTimeout, Classify, Effect, State
 from lc_gemini_router.policy import ClassifierScore, tool_rounds_in_turn
-from lc_gemini_router.speculation import background_executor
+from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore, score_key
 
 __all__ = [
     "CLASSIFIER_INSTRUCTION",
-    "CircuitBreaker",
     "Classifier",
     "ClassifierOutcome",
-    "ScoreCache",
     "render_classifier_input",
 ]
 
@@ -157,109 +149,6 @@ def render_classifier_input(
     return f"<request>\n{body}\n</request>\n{footer}"
 
 
-class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failures; lets one trial through after ``cooldown``.
-
-    Thread-safe. The clock is injectable so tests never sleep.
-    """
-
-    def __init__(
-        self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.threshold = threshold
-        self.cooldown = cooldown
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._opened_at: float | None = None
-
-    @property
-    def is_open(self) -> bool:
-        with self._lock:
-            return self._open_locked()
-
-    def _open_locked(self) -> bool:
-        if self._opened_at is None:
-            return False
-        if self._clock() - self._opened_at >= self.cooldown:
-            # Half-open: the next call is a trial; one more failure reopens at once.
-            self._opened_at = None
-            self._failures = self.threshold - 1
-            return False
-        return True
-
-    def allow(self) -> bool:
-        """True when a call may go to the classifier."""
-        with self._lock:
-            return not self._open_locked()
-
-    def record_success(self) -> None:
-        with self._lock:
-            self._failures = 0
-            self._opened_at = None
-
-    def record_failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._failures >= self.threshold:
-                self._opened_at = self._clock()
-
-
-class ScoreCache:
-    """A size-bounded LRU of classifier scores with a time to live.
-
-    Keys are SHA-256 digests of the normalised classifier input, so no prompt text is
-    kept. Scores, not decisions, are cached: a per-call threshold still applies to a
-    cached score. Thread-safe; nothing inside the lock awaits, so asyncio tasks can
-    share it too.
-    """
-
-    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.size = size
-        self.ttl = ttl
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, tuple[float, ClassifierScore]] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    @staticmethod
-    def key(model: str, text: str) -> str:
-        """The cache key of one classifier input: whitespace and case do not matter."""
-        normalised = re.sub(r"\s+", " ", text).strip().lower()
-        return hashlib.sha256(f"{model}\x00{normalised}".encode()).hexdigest()
-
-    def get(self, key: str) -> ClassifierScore | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None or self._clock() - item[0] > self.ttl:
-                if item is not None:
-                    del self._items[key]
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return item[1]
-
-    def peek(self, key: str) -> bool:
-        """Whether a fresh score is cached (statistics untouched)."""
-        with self._lock:
-            item = self._items.get(key)
-            return item is not None and self._clock() - item[0] <= self.ttl
-
-    def put(self, key: str, score: ClassifierScore) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = (self._clock(), score)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 @dataclass(frozen=True)
 class ClassifierOutcome:
     """The result of one classification attempt."""
@@ -277,10 +166,17 @@ class ClassifierOutcome:
 class Classifier:
     """Scores requests with a chat model's structured output (JSON schema).
 
+    The scoring itself is :meth:`flow`, a pipeline step that yields its I/O (the
+    cache, the breaker, the model call) to the router's driver, so it runs the same
+    under ``invoke`` and ``ainvoke``.
+
     Args:
         model: the classifier chat model (Flash-Lite, minimal thinking, temperature 0).
-        settings: deadline, input bound, circuit breaker.
-        clock: time source of the circuit breaker.
+        settings: deadline, input bound, circuit breaker, cache.
+        cache: a shared score store; by default an in-memory :class:`ScoreCache` sized
+            by ``settings`` (none when ``settings.cache_size`` is 0).
+        breaker: a shared breaker; by default a :class:`CircuitBreaker` from ``settings``.
+        clock: time source of the default cache and breaker.
     """
 
     def __init__(
@@ -288,18 +184,23 @@ class Classifier:
         model: BaseChatModel,
         settings: ClassifierSettings,
         *,
+        cache: ScoreStore | None = None,
+        breaker: Breaker | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.model = model
         self.settings = settings
-        self.breaker = CircuitBreaker(settings.failure_threshold, settings.cooldown_seconds, clock)
-        self.cache = ScoreCache(settings.cache_size, settings.cache_ttl_seconds, clock)
+        self.breaker: Breaker = breaker or CircuitBreaker(
+            settings.failure_threshold, settings.cooldown_seconds, clock
+        )
+        self.cache: ScoreStore | None = cache
+        if cache is None and settings.cache_size > 0:
+            self.cache = ScoreCache(settings.cache_size, settings.cache_ttl_seconds, clock)
         model_id = getattr(model, "model", None) or getattr(model, "model_name", None)
         self._model_id = str(model_id or type(model).__name__)
         self._structured: Runnable[Any, Any] = model.with_structured_output(
             ClassifierScore, method="json_schema", include_raw=True
         )
-        self._background: set[asyncio.Task[Any]] = set()
 
     def prompt(
         self, messages: Sequence[BaseMessage], tool_names: Sequence[str]
@@ -308,97 +209,55 @@ class Classifier:
         text = render_classifier_input(messages, tool_names, self.settings)
         return [_INSTRUCTION, HumanMessage(text)]
 
-    def score(
+    def key(self, prompt: Sequence[BaseMessage]) -> str:
+        """The score store key of a prompt made by :meth:`prompt`."""
+        return score_key(self._model_id, str(prompt[-1].content))
+
+    def flow(
         self,
         messages: Sequence[BaseMessage],
         tool_names: Sequence[str],
         config: RunnableConfig,
-    ) -> ClassifierOutcome:
-        """Score synchronously, within the deadline."""
-        prompt = self.prompt(messages, tool_names)
-        key, hit = self._cached(prompt)
-        if hit is not None:
-            return hit
-        if not self.breaker.allow():
+        prompt: list[BaseMessage] | None = None,
+    ) -> Generator[Effect, Any, ClassifierOutcome]:
+        """Score one request: a cached score, or one call within the deadline."""
+        prompt = prompt or self.prompt(messages, tool_names)
+        chars = _chars(prompt)
+        key = self.key(prompt) if self.cache is not None else ""
+        if key:
+            score = yield State(self.cache, "get", (key,))
+            if score is not None:
+                return ClassifierOutcome(score, input_chars=chars, cached=True)
+        if not (yield State(self.breaker, "allow")):
             return ClassifierOutcome(None, "classifier circuit open (cooling down)")
-        context = contextvars.copy_context()
-        future = background_executor().submit(context.run, self._structured.invoke, prompt, config)
+        deadline = self.settings.deadline_seconds
         try:
-            result = future.result(timeout=self.settings.deadline_seconds)
-        except FutureTimeout:
-            return self._failed(f"timeout after {self.settings.deadline_seconds}s", prompt)
-        except Exception as exc:
-            return self._failed(f"{type(exc).__name__}: {exc}", prompt)
-        return self._outcome(result, prompt, key)
-
-    async def ascore(
-        self,
-        messages: Sequence[BaseMessage],
-        tool_names: Sequence[str],
-        config: RunnableConfig,
-    ) -> ClassifierOutcome:
-        """Score asynchronously, within the deadline."""
-        prompt = self.prompt(messages, tool_names)
-        key, hit = self._cached(prompt)
-        if hit is not None:
-            return hit
-        if not self.breaker.allow():
-            return ClassifierOutcome(None, "classifier circuit open (cooling down)")
-        task = asyncio.ensure_future(self._structured.ainvoke(prompt, config))
-        # Keep a reference until it ends: a late classifier still reports its cost.
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        try:
-            result = await asyncio.wait_for(
-                asyncio.shield(task), timeout=self.settings.deadline_seconds
-            )
-        except asyncio.TimeoutError:
-            task.add_done_callback(_consume_exception)
-            return self._failed(f"timeout after {self.settings.deadline_seconds}s", prompt)
-        except Exception as exc:
-            return self._failed(f"{type(exc).__name__}: {exc}", prompt)
-        return self._outcome(result, prompt, key)
-
-    def has_cached(self, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> bool:
-        """Whether this request's score is in the cache (a call would cost nothing)."""
-        if self.settings.cache_size <= 0:
-            return False
-        prompt = self.prompt(messages, tool_names)
-        return self.cache.peek(ScoreCache.key(self._model_id, str(prompt[-1].content)))
-
-    def _cached(self, prompt: Sequence[BaseMessage]) -> tuple[str, ClassifierOutcome | None]:
-        if self.settings.cache_size <= 0:
-            return "", None
-        key = ScoreCache.key(self._model_id, str(prompt[-1].content))
-        score = self.cache.get(key)
-        if score is None:
-            return key, None
-        return key, ClassifierOutcome(score, input_chars=_chars(prompt), cached=True)
-
-    def _failed(self, error: str, prompt: Sequence[BaseMessage]) -> ClassifierOutcome:
-        self.breaker.record_failure()
-        return ClassifierOutcome(None, error, input_chars=_chars(prompt))
-
-    def _outcome(self, result: Any, prompt: Sequence[BaseMessage], key: str) -> ClassifierOutcome:
+            result = yield Classify(self._structured, prompt, config, deadline)
+        except ClassifierTimeout as exc:
+            yield State(self.breaker, "record_failure")
+            return ClassifierOutcome(None, str(exc), input_chars=chars)
+        except Exception as exc:  # any failure of the call falls back to the rules' lane
+            yield State(self.breaker, "record_failure")
+            return ClassifierOutcome(None, f"{type(exc).__name__}: {exc}", input_chars=chars)
         raw = result.get("raw") if isinstance(result, Mapping) else None
         parsed = result.get("parsed") if isinstance(result, Mapping) else None
         raw_message = raw if isinstance(raw, AIMessage) else None
         if not isinstance(parsed, ClassifierScore):
             error = result.get("parsing_error") if isinstance(result, Mapping) else None
-            self.breaker.record_failure()
+            yield State(self.breaker, "record_failure")
             why = f"classifier output failed the schema: {error or 'no parsed score'}"
-            return ClassifierOutcome(None, why, raw_message, _chars(prompt))
-        self.breaker.record_success()
+            return ClassifierOutcome(None, why, raw_message, chars)
+        yield State(self.breaker, "record_success")
         if key:
-            self.cache.put(key, parsed)
-        return ClassifierOutcome(parsed, None, raw_message, _chars(prompt))
+            yield State(self.cache, "put", (key, parsed))
+        return ClassifierOutcome(parsed, None, raw_message, chars)
+
+    def is_cached(self, prompt: list[BaseMessage]) -> Generator[Effect, Any, bool]:
+        """Whether the score of ``prompt`` is cached (a call would cost nothing)."""
+        if self.cache is None:
+            return False
+        return bool((yield State(self.cache, "peek", (self.key(prompt),))))
 
 
 def _chars(prompt: Sequence[BaseMessage]) -> int:
     return sum(len(str(m.content)) for m in prompt[1:])
-
-
-def _consume_exception(task: asyncio.Task[Any]) -> None:
-    # A late classifier that then fails must not log "exception never retrieved".
-    if not task.cancelled():
-        task.exception()

@@ -21,12 +21,14 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 import threading
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -42,10 +44,6 @@ from langchain_core.callbacks import (
 from langchain_core.exceptions import ModelNotFoundError
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.language_models.chat_models import (
-    agenerate_from_stream,
-    generate_from_stream,
-)
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
@@ -84,6 +82,22 @@ from lc_gemini_router.callbacks import (
 )
 from lc_gemini_router.classifier import Classifier, ClassifierOutcome
 from lc_gemini_router.config import LANES, Lane, RouterConfig
+from lc_gemini_router.engine import (
+    Cancel,
+    Done,
+    Emit,
+    Flow,
+    Generate,
+    LaneCall,
+    NextChunk,
+    OpenStream,
+    Out,
+    Speculate,
+    adrive,
+    aresult_of,
+    drive,
+    result_of,
+)
 from lc_gemini_router.errors import (
     ApiVersionWarning,
     ConfigError,
@@ -113,6 +127,7 @@ from lc_gemini_router.reporting import (
 )
 from lc_gemini_router.signatures import strip_foreign_signatures
 from lc_gemini_router.speculation import AsyncStreamPump, StreamPump
+from lc_gemini_router.state import Breaker, ScoreStore
 
 __all__ = ["COST_EVENT", "DECISION_EVENT", "GeminiRouter"]
 
@@ -338,7 +353,17 @@ class GeminiRouter(BaseChatModel):
     streaming: bool = False
     """Answer ``invoke`` through the lanes' streaming path (LangChain's convention)."""
 
+    score_cache: ScoreStore | None = None
+    """Where classifier scores are cached; pass one store to share it between routers.
+    Default: an in-memory :class:`ScoreCache` per router, sized by ``config.classifier``."""
+    breaker: Breaker | None = None
+    """The classifier's circuit breaker; shareable like ``score_cache``. Default: a
+    :class:`CircuitBreaker` per router from ``config.classifier``."""
+
     _lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
+    _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
+    _background: set[asyncio.Task[Any]] = PrivateAttr(default_factory=set)
+    """Classifier calls that missed their deadline, kept until they end (and report)."""
     _extra_lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
     """Lanes built for per-call model IDs (``pro_model=...``), by model ID."""
     _classifier: Classifier | None = PrivateAttr(default=None)
@@ -484,7 +509,9 @@ class GeminiRouter(BaseChatModel):
                             max_retries=1,
                         )
                         model = _least_thinking(model)
-                    self._classifier = Classifier(model, settings)
+                    self._classifier = Classifier(
+                        model, settings, cache=self.score_cache, breaker=self.breaker
+                    )
         return self._classifier
 
     def _built_models(self) -> list[BaseChatModel]:
@@ -500,7 +527,10 @@ class GeminiRouter(BaseChatModel):
         return list({id(m): m for m in built}.values())
 
     def close(self) -> None:
-        """Close the HTTP clients of the models the router built itself."""
+        """Close the HTTP clients of the models the router built itself, and its pool."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
         for model in self._built_models():
             client = getattr(model, "client", None)
             if client is not None and hasattr(client, "close"):
@@ -591,7 +621,8 @@ class GeminiRouter(BaseChatModel):
             CallbackManager,
         )
         runner = self.classifier_runner
-        outcome = runner.score(call.request.messages, call.request.tool_names, classifier_config)
+        flow = runner.flow(call.request.messages, call.request.tool_names, classifier_config)
+        outcome = result_of(drive(flow, executor=self._executor()))
         return self._decide(call, outcome)
 
     def with_structured_output(
@@ -920,19 +951,6 @@ class GeminiRouter(BaseChatModel):
             }
         )
 
-    def _stream_run_id(self, run_manager: Any) -> uuid.UUID | None:
-        if run_manager is not None:
-            return cast("uuid.UUID", run_manager.run_id)
-        context = self._context()
-        return context.run_id if context is not None else None
-
-    def _should_speculate(self, call: _Call) -> bool:
-        if not call.config.speculative or not self._needs_classifier(call):
-            return False
-        # A cached score decides at once: speculating would only waste a request.
-        runner = self.classifier_runner
-        return not runner.has_cached(call.request.messages, call.request.tool_names)
-
     def _speculative_messages(self, call: _Call) -> list[BaseMessage]:
         return strip_foreign_signatures(call.request.messages, call.config.lite_model)
 
@@ -940,25 +958,109 @@ class GeminiRouter(BaseChatModel):
         lite = call.config.lite_model
         return waste_payload(pump.tally, call.request.messages, lite, self.catalog)
 
-    # -- sync -----------------------------------------------------------------------------
+    # -- the pipeline: one flow for invoke, ainvoke, stream and astream ----------------
 
-    def _route(
-        self, call: _Call, run_manager: CallbackManagerForLLMRun | None
-    ) -> tuple[RouteDecision, dict[str, Any] | None, CallbackManager | None]:
+    def _flow(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: Any,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
+        is_async: bool,
+    ) -> Flow:
+        """Prepare, classify, decide, execute the lane (with fallback), annotate.
+
+        A sans-IO generator (see :mod:`lc_gemini_router.engine`): it yields effects and
+        gets their results back from the sync or async driver. Returns the answer
+        (``stream=False``) or passes chunks on as ``Out`` effects (``stream=True``).
+        """
+        call = self._prepare(messages, kwargs)  # typed errors before any request
         run_id, handlers, tags, metadata = self._child_manager(run_manager)
-        config, manager = self._classifier_config(handlers, tags, metadata, run_id, CallbackManager)
+        manager_cls = AsyncCallbackManager if is_async else CallbackManager
+        config, manager = self._classifier_config(handlers, tags, metadata, run_id, manager_cls)
+        events = manager if run_id is not None else None
+        pump: StreamPump | AsyncStreamPump | None = None
         outcome = None
         if self._needs_classifier(call):
             runner = self.classifier_runner
-            outcome = runner.score(call.request.messages, call.request.tool_names, config)
+            request = call.request
+            prompt = runner.prompt(request.messages, request.tool_names)
+            # A cached score decides at once: speculating would only waste a request.
+            if call.config.speculative and not (yield from runner.is_cached(prompt)):
+                lite = LaneCall(
+                    self._lane_for(call, "lite"),
+                    self._speculative_messages(call),
+                    stop,
+                    None,
+                    call.lane_kwargs,
+                )
+                pump = yield Speculate(lite)
+            outcome = yield from runner.flow(
+                request.messages, request.tool_names, config, prompt=prompt
+            )
         decision = self._decide(call, outcome)
         report = classifier_report(outcome, self.config.classifier.model, self.catalog)
-        sync_manager = cast("CallbackManager", manager)
-        if run_id is not None:
-            sync_manager.on_custom_event(
-                DECISION_EVENT, decision_payload(decision, report), run_id=run_id
+        if events is not None:
+            yield Emit(events, DECISION_EVENT, decision_payload(decision, report), run_id)
+        if pump is not None and decision.lane != "lite":
+            yield Cancel(pump)  # the tally is final now: report the waste before answering
+            if events is not None:
+                yield Emit(events, WASTED_EVENT, self._waste(call, pump), run_id)
+            pump = None
+        while True:
+            lane = LaneCall(
+                self._lane_for(call, decision.lane),
+                self._lane_messages(call, decision),
+                stop,
+                run_manager,
+                call.lane_kwargs,
             )
-        return decision, report, sync_manager if run_id is not None else None
+            try:
+                if not stream:
+                    result: ChatResult = yield Generate(lane, pump)
+                else:
+                    chunks = yield OpenStream(lane, pump)
+                    # A lane that fails before its first chunk can still be replaced.
+                    first: ChatGenerationChunk | None = yield NextChunk(chunks)
+                break
+            except Exception as exc:
+                pump = None
+                decision = self._fallback(decision, call, exc)
+                if events is not None:
+                    yield Emit(events, DECISION_EVENT, decision_payload(decision, report), run_id)
+        if not stream:
+            payload = annotate(result, decision, report, self.catalog)
+            if events is not None:
+                yield Emit(events, COST_EVENT, payload, run_id)
+            return result
+        yield Out(decision_chunk(decision, report))
+        tally = StreamTally()
+        try:
+            while first is not None:
+                tally.add(first)
+                yield Out(first)
+                first = yield NextChunk(chunks)
+        except Exception as exc:
+            # Tokens already reached the caller: answering again elsewhere would
+            # show them twice. Fail with the lane named instead.
+            raise LaneError(decision.lane, decision.model, exc, earlier=call.failures) from exc
+        cost_meta, payload = answer_report(decision, report, tally, self.catalog)
+        if events is not None:
+            yield Emit(events, COST_EVENT, payload, run_id)
+        yield Out(cost_chunk(cost_meta))
+        return None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """The router's own pool: classifier deadlines and speculative streams (sync)."""
+        if self._pool is None:
+            with self._build_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=64, thread_name_prefix="lc-gemini-router"
+                    )
+        return self._pool
 
     def _generate(
         self,
@@ -967,140 +1069,8 @@ class GeminiRouter(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._prepare(messages, kwargs)
-        pump = self._speculate(call, stop)
-        decision, report, events = self._route(call, run_manager)
-        run_id = self._stream_run_id(run_manager)
-        pump, wasted = self._settle(pump, decision)
-        while True:
-            lane = self._lane_for(call, decision.lane)
-            lane_messages = self._lane_messages(call, decision)
-            try:
-                if pump is not None:
-                    result = generate_from_stream(iter(pump))
-                else:
-                    result = lane._generate(
-                        lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
-                    )
-                break
-            except Exception as exc:
-                pump = None
-                decision = self._fallback(decision, call, exc)
-                if events is not None and run_id is not None:
-                    payload = decision_payload(decision, report)
-                    events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        payload = annotate(result, decision, report, self.catalog)
-        if events is not None and run_id is not None:
-            events.on_custom_event(COST_EVENT, payload, run_id=run_id)
-        self._report_waste(call, wasted, events, run_id)
-        return result
-
-    def _speculate(self, call: _Call, stop: list[str] | None) -> StreamPump | None:
-        if not self._should_speculate(call):
-            return None
-        lite = self._lane_for(call, "lite")
-        lane_messages = self._speculative_messages(call)
-        # No run manager: speculative tokens must not reach the caller's stream.
-        return StreamPump(lambda: lite._stream(lane_messages, stop=stop, **call.lane_kwargs))
-
-    @staticmethod
-    def _settle(
-        pump: StreamPump | None, decision: RouteDecision
-    ) -> tuple[StreamPump | None, StreamPump | None]:
-        """(pump to answer from, pump whose work was wasted)."""
-        if pump is None:
-            return None, None
-        if decision.lane == "lite":
-            return pump, None
-        pump.cancel()
-        return None, pump
-
-    def _report_waste(
-        self,
-        call: _Call,
-        wasted: StreamPump | None,
-        events: CallbackManager | None,
-        run_id: uuid.UUID | None,
-    ) -> None:
-        if wasted is None or events is None or run_id is None:
-            return
-        # The escalated answer usually outlasts the lite stream; this rarely waits.
-        wasted.wait(timeout=30)
-        events.on_custom_event(WASTED_EVENT, self._waste(call, wasted), run_id=run_id)
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        call = self._prepare(messages, kwargs)
-        pump = self._speculate(call, stop)
-        decision, report, events = self._route(call, run_manager)
-        run_id = self._stream_run_id(run_manager)
-        pump, wasted = self._settle(pump, decision)
-        while True:
-            lane = self._lane_for(call, decision.lane)
-            if pump is not None:
-                chunks: Iterator[ChatGenerationChunk] = iter(pump)
-                pump = None
-            else:
-                chunks = lane._stream(
-                    self._lane_messages(call, decision),
-                    stop=stop,
-                    run_manager=run_manager,
-                    **call.lane_kwargs,
-                )
-            try:
-                # A lane that fails before its first chunk can still be replaced.
-                first = next(chunks, None)
-                break
-            except Exception as exc:
-                decision = self._fallback(decision, call, exc)
-                if events is not None and run_id is not None:
-                    payload = decision_payload(decision, report)
-                    events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        yield decision_chunk(decision, report)
-        tally = StreamTally()
-        try:
-            if first is not None:
-                tally.add(first)
-                yield first
-            for chunk in chunks:
-                tally.add(chunk)
-                yield chunk
-        except Exception as exc:
-            # Tokens already reached the caller: answering again elsewhere would
-            # show them twice. Fail with the lane named instead.
-            raise LaneError(decision.lane, decision.model, exc, earlier=call.failures) from exc
-        cost_meta, payload = answer_report(decision, report, tally, self.catalog)
-        if events is not None and run_id is not None:
-            events.on_custom_event(COST_EVENT, payload, run_id=run_id)
-        self._report_waste(call, wasted, events, run_id)
-        yield cost_chunk(cost_meta)
-
-    # -- async ----------------------------------------------------------------------------
-
-    async def _aroute(
-        self, call: _Call, run_manager: AsyncCallbackManagerForLLMRun | None
-    ) -> tuple[RouteDecision, dict[str, Any] | None, AsyncCallbackManager | None]:
-        run_id, handlers, tags, metadata = self._child_manager(run_manager)
-        config, manager = self._classifier_config(
-            handlers, tags, metadata, run_id, AsyncCallbackManager
-        )
-        outcome = None
-        if self._needs_classifier(call):
-            runner = self.classifier_runner
-            outcome = await runner.ascore(call.request.messages, call.request.tool_names, config)
-        decision = self._decide(call, outcome)
-        report = classifier_report(outcome, self.config.classifier.model, self.catalog)
-        if run_id is None:
-            return decision, report, None
-        async_manager = cast("AsyncCallbackManager", manager)
-        payload = decision_payload(decision, report)
-        await async_manager.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        return decision, report, async_manager
+        flow = self._flow(messages, stop, run_manager, kwargs, stream=False, is_async=False)
+        return cast("ChatResult", result_of(drive(flow, executor=self._executor())))
 
     async def _agenerate(
         self,
@@ -1109,56 +1079,20 @@ class GeminiRouter(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._prepare(messages, kwargs)
-        pump = self._aspeculate(call, stop)
-        decision, report, events = await self._aroute(call, run_manager)
-        run_id = self._stream_run_id(run_manager)
-        pump = await self._asettle(call, pump, decision, events, run_id)
-        while True:
-            lane = self._lane_for(call, decision.lane)
-            lane_messages = self._lane_messages(call, decision)
-            try:
-                if pump is not None:
-                    result = await agenerate_from_stream(pump.__aiter__())
-                else:
-                    result = await lane._agenerate(
-                        lane_messages, stop=stop, run_manager=run_manager, **call.lane_kwargs
-                    )
-                break
-            except Exception as exc:
-                pump = None
-                decision = self._fallback(decision, call, exc)
-                if events is not None and run_id is not None:
-                    payload = decision_payload(decision, report)
-                    await events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        payload = annotate(result, decision, report, self.catalog)
-        if events is not None and run_id is not None:
-            await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
-        return result
+        flow = self._flow(messages, stop, run_manager, kwargs, stream=False, is_async=True)
+        return cast("ChatResult", await aresult_of(adrive(flow, background=self._background)))
 
-    def _aspeculate(self, call: _Call, stop: list[str] | None) -> AsyncStreamPump | None:
-        if not self._should_speculate(call):
-            return None
-        lite = self._lane_for(call, "lite")
-        lane_messages = self._speculative_messages(call)
-        return AsyncStreamPump(lambda: lite._astream(lane_messages, stop=stop, **call.lane_kwargs))
-
-    async def _asettle(
+    def _stream(
         self,
-        call: _Call,
-        pump: AsyncStreamPump | None,
-        decision: RouteDecision,
-        events: AsyncCallbackManager | None,
-        run_id: uuid.UUID | None,
-    ) -> AsyncStreamPump | None:
-        """The pump to answer from; an escalated call's pump is cancelled and reported."""
-        if pump is None or decision.lane == "lite":
-            return pump
-        await pump.cancel()
-        if events is not None and run_id is not None:
-            payload = self._waste(call, pump)
-            await events.on_custom_event(WASTED_EVENT, payload, run_id=run_id)
-        return None
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        flow = self._flow(messages, stop, run_manager, kwargs, stream=True, is_async=False)
+        for item in drive(flow, executor=self._executor()):
+            if not isinstance(item, Done):
+                yield item
 
     async def _astream(
         self,
@@ -1167,43 +1101,7 @@ class GeminiRouter(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        call = self._prepare(messages, kwargs)
-        pump = self._aspeculate(call, stop)
-        decision, report, events = await self._aroute(call, run_manager)
-        run_id = self._stream_run_id(run_manager)
-        pump = await self._asettle(call, pump, decision, events, run_id)
-        while True:
-            lane = self._lane_for(call, decision.lane)
-            if pump is not None:
-                chunks: AsyncIterator[ChatGenerationChunk] = pump.__aiter__()
-                pump = None
-            else:
-                chunks = lane._astream(
-                    self._lane_messages(call, decision),
-                    stop=stop,
-                    run_manager=run_manager,
-                    **call.lane_kwargs,
-                )
-            try:
-                first = await anext(chunks, None)
-                break
-            except Exception as exc:
-                decision = self._fallback(decision, call, exc)
-                if events is not None and run_id is not None:
-                    payload = decision_payload(decision, report)
-                    await events.on_custom_event(DECISION_EVENT, payload, run_id=run_id)
-        yield decision_chunk(decision, report)
-        tally = StreamTally()
-        try:
-            if first is not None:
-                tally.add(first)
-                yield first
-            async for chunk in chunks:
-                tally.add(chunk)
-                yield chunk
-        except Exception as exc:
-            raise LaneError(decision.lane, decision.model, exc, earlier=call.failures) from exc
-        cost_meta, payload = answer_report(decision, report, tally, self.catalog)
-        if events is not None and run_id is not None:
-            await events.on_custom_event(COST_EVENT, payload, run_id=run_id)
-        yield cost_chunk(cost_meta)
+        flow = self._flow(messages, stop, run_manager, kwargs, stream=True, is_async=True)
+        async for item in adrive(flow, background=self._background):
+            if not isinstance(item, Done):
+                yield item

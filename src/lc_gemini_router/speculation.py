@@ -8,8 +8,10 @@ the tokens it consumed are reported as wasted spend.
 
 Both pumps read the lane's *stream*, even for ``invoke``: a stream can be closed
 mid-way, and the usage of the chunks received so far says what the cancelled work
-cost. A stream closed before its first chunk has reported no usage; its cost is
-then estimated from the prompt size and flagged as an estimate.
+cost. ``cancel`` freezes that tally at once in both (the sync pump stops counting,
+the async one is cancelled), so the waste is reported right after the decision,
+without waiting for the lane. A stream closed before its first chunk has reported
+no usage; its cost is then estimated from the prompt size and flagged as an estimate.
 """
 
 from __future__ import annotations
@@ -20,26 +22,14 @@ import contextvars
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from langchain_core.outputs import ChatGenerationChunk
 
 from lc_gemini_router.reporting import StreamTally
 
-__all__ = ["AsyncStreamPump", "StreamPump", "background_executor"]
-
-_executor_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
-
-
-def background_executor() -> ThreadPoolExecutor:
-    """The shared pool for work the router runs beside a call (classifier, speculation)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lc-gemini-router")
-        return _executor
+__all__ = ["AsyncStreamPump", "StreamPump"]
 
 
 class _End:
@@ -58,26 +48,40 @@ class StreamPump:
     """Pulls a lane's chunks in a background thread into a queue.
 
     Iterate it to receive the chunks (errors are re-raised in the consumer);
-    :meth:`cancel` closes the lane's stream at its next chunk.
+    :meth:`cancel` freezes the tally now and closes the lane's stream at its next
+    chunk. It runs on ``executor`` (the router's), or on a daemon thread without one.
     """
 
-    def __init__(self, open_stream: Callable[[], Iterator[ChatGenerationChunk]]) -> None:
+    def __init__(
+        self,
+        open_stream: Callable[[], Iterator[ChatGenerationChunk]],
+        *,
+        executor: Executor | None = None,
+    ) -> None:
         self.tally = StreamTally()
-        """What the lane's chunks have reported so far."""
+        """What the lane's chunks have reported until now (or until the cancel)."""
         self._queue: queue.Queue[Any] = queue.Queue()
         self._cancelled = threading.Event()
+        self._lock = threading.Lock()
         self._done = threading.Event()
         context = contextvars.copy_context()
-        background_executor().submit(context.run, self._pump, open_stream)
+        if executor is not None:
+            executor.submit(context.run, self._pump, open_stream)
+        else:
+            thread = threading.Thread(
+                target=context.run, args=(self._pump, open_stream), daemon=True
+            )
+            thread.start()
 
     def _pump(self, open_stream: Callable[[], Iterator[ChatGenerationChunk]]) -> None:
         stream: Iterator[ChatGenerationChunk] | None = None
         try:
             stream = open_stream()
             for chunk in stream:
-                self.tally.add(chunk)
-                if self._cancelled.is_set():
-                    break
+                with self._lock:  # cancel() and counting never interleave
+                    if self._cancelled.is_set():
+                        break
+                    self.tally.add(chunk)
                 self._queue.put(chunk)
             self._queue.put(_END)
         except BaseException as exc:
@@ -98,7 +102,9 @@ class StreamPump:
             yield item
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        """Stop counting now; the lane's stream is closed when its next chunk arrives."""
+        with self._lock:
+            self._cancelled.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the lane's stream is closed; True when it is."""

@@ -1,0 +1,201 @@
+"""State the router keeps between calls, behind small protocols: scores and the breaker.
+
+A :class:`ScoreStore` caches classifier scores; a :class:`Breaker` skips a failing
+classifier for a cool-down. Each protocol has blocking and ``a``-prefixed async
+methods, so a store that does I/O (a shared Redis, say) serves ``invoke`` and
+``ainvoke`` alike; the routing pipeline calls whichever its driver needs. The
+in-memory defaults, :class:`ScoreCache` and :class:`CircuitBreaker`, are
+thread-safe and never await inside their lock, so threads and asyncio tasks can
+share them. Pass one instance to as many routers as you like::
+
+    >>> from lc_gemini_router import GeminiRouter, ScoreCache
+    >>> shared = ScoreCache(size=10_000, ttl=3600)
+    >>> a = GeminiRouter(api_key="k", score_cache=shared)
+    >>> b = GeminiRouter(api_key="k", score_cache=shared)
+    >>> a.classifier_runner.cache is b.classifier_runner.cache
+    True
+
+:class:`BudgetLedger` is the slot for spend budgets: the protocol a ledger will
+implement, reserved so the pipeline's guard step has a place to call it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from lc_gemini_router.policy import ClassifierScore
+
+__all__ = ["Breaker", "BudgetLedger", "CircuitBreaker", "ScoreCache", "ScoreStore", "score_key"]
+
+
+def score_key(model: str, text: str) -> str:
+    """The cache key of one classifier input: whitespace and case do not matter.
+
+    A SHA-256 digest, so no prompt text is kept in any store.
+    """
+    normalised = re.sub(r"\s+", " ", text).strip().lower()
+    return hashlib.sha256(f"{model}\x00{normalised}".encode()).hexdigest()
+
+
+@runtime_checkable
+class ScoreStore(Protocol):
+    """Where classifier scores are cached, by :func:`score_key`."""
+
+    def get(self, key: str) -> ClassifierScore | None: ...
+    def peek(self, key: str) -> bool: ...
+    def put(self, key: str, score: ClassifierScore) -> None: ...
+    async def aget(self, key: str) -> ClassifierScore | None: ...
+    async def apeek(self, key: str) -> bool: ...
+    async def aput(self, key: str, score: ClassifierScore) -> None: ...
+
+
+@runtime_checkable
+class Breaker(Protocol):
+    """Decides whether the classifier may be called, from its recent failures."""
+
+    def allow(self) -> bool: ...
+    def record_success(self) -> None: ...
+    def record_failure(self) -> None: ...
+    async def aallow(self) -> bool: ...
+    async def arecord_success(self) -> None: ...
+    async def arecord_failure(self) -> None: ...
+
+
+@runtime_checkable
+class BudgetLedger(Protocol):
+    """Spend reserved before a call and settled after it (the budget issue's slot)."""
+
+    def reserve(self, scope: str, amount: Decimal) -> str | None:
+        """A reservation id, or None when ``amount`` does not fit."""
+        ...
+
+    def settle(self, reservation: str, amount: Decimal) -> None: ...
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive failures; one trial call after ``cooldown``.
+
+    While the trial is in flight (half-open) every other caller is refused, so at any
+    concurrency one request probes a classifier that was failing. A trial that never
+    reports back (its caller was cancelled) is replaced by a new one after another
+    ``cooldown``. Thread-safe; the clock is injectable so tests never sleep.
+    """
+
+    def __init__(
+        self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_at: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a call now would be refused."""
+        with self._lock:
+            return not self._may_pass(self._clock())
+
+    def _may_pass(self, now: float) -> bool:
+        if self._trial_at is not None:
+            return now - self._trial_at >= self.cooldown
+        return self._opened_at is None or now - self._opened_at >= self.cooldown
+
+    def allow(self) -> bool:
+        """True when a call may go to the classifier (the one trial, when half-open)."""
+        with self._lock:
+            now = self._clock()
+            if not self._may_pass(now):
+                return False
+            if self._opened_at is not None:
+                self._trial_at = now  # half-open: this caller is the trial
+            return True
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._trial_at = None
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._trial_at is not None or self._failures >= self.threshold:
+                self._opened_at = self._clock()  # a failed trial reopens at once
+            self._trial_at = None
+
+    async def aallow(self) -> bool:
+        return self.allow()
+
+    async def arecord_success(self) -> None:
+        self.record_success()
+
+    async def arecord_failure(self) -> None:
+        self.record_failure()
+
+
+class ScoreCache:
+    """A size-bounded LRU of classifier scores with a time to live.
+
+    Scores, not decisions, are cached: a per-call threshold still applies to a cached
+    score. ``size=0`` caches nothing.
+    """
+
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[float, ClassifierScore]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    key = staticmethod(score_key)
+
+    def get(self, key: str) -> ClassifierScore | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or self._clock() - item[0] > self.ttl:
+                if item is not None:
+                    del self._items[key]
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return item[1]
+
+    def peek(self, key: str) -> bool:
+        """Whether a fresh score is cached (statistics untouched)."""
+        with self._lock:
+            item = self._items.get(key)
+            return item is not None and self._clock() - item[0] <= self.ttl
+
+    def put(self, key: str, score: ClassifierScore) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = (self._clock(), score)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    async def aget(self, key: str) -> ClassifierScore | None:
+        return self.get(key)
+
+    async def apeek(self, key: str) -> bool:
+        return self.peek(key)
+
+    async def aput(self, key: str, score: ClassifierScore) -> None:
+        self.put(key, score)
+
+    def __len__(self) -> int:
+        return len(self._items)
