@@ -6,7 +6,6 @@ import cProfile
 import datetime
 import os
 import platform
-import pstats
 import statistics
 import subprocess
 import sys
@@ -234,8 +233,8 @@ def _profile(call: Callable[[], object], calls: int) -> dict[Any, Any]:
     for _ in range(calls):
         call()
     profiler.disable()
-    stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    return stats
+    profiler.create_stats()  # the snapshot pstats.Stats(profiler) would read
+    return profiler.stats
 
 
 def _self_by_group(raw: dict[Any, Any]) -> dict[str, float]:

@@ -175,7 +175,9 @@ def test_router_from_plain_ids_answers_every_lane_on_its_own_lane(
     assert cb.by_role["classifier"].calls == 2  # the third call was decided by the tools rule
     for lane in ("classifier", "lite", "pro", "pro_tools"):
         assert router.lane_api_version(lane) == ApiVersion("v1beta", "router default")
-    assert router.lane_model("pro").api_version == "v1beta"  # type: ignore[attr-defined]
+    pro = router.lane_model("pro")
+    assert isinstance(pro, ChatGoogleGenerativeAI)
+    assert pro.api_version == "v1beta"
 
 
 def test_a_router_pinned_to_v1_loses_its_pro_lanes(sim: GeminiSimulator) -> None:

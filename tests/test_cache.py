@@ -6,8 +6,13 @@ import threading
 
 import pytest
 
-from lc_gemini_router import ClassifierScore, RouterConfig, get_gemini_cost_callback
-from lc_gemini_router.classifier import ScoreCache
+from lc_gemini_router import (
+    ClassifierScore,
+    ClassifierSettings,
+    RouterConfig,
+    ScoreCache,
+    get_gemini_cost_callback,
+)
 from tests.fakes import FakeClassifierModel, ManualClock
 from tests.test_router import HARD, decision_of, make_router
 
@@ -93,7 +98,8 @@ def test_identical_requests_reuse_the_score() -> None:
 
 def test_cache_can_be_turned_off() -> None:
     classifier = FakeClassifierModel()
-    router = make_router(classifier=classifier, config=RouterConfig(classifier={"cache_size": 0}))  # type: ignore[arg-type]
+    config = RouterConfig(classifier=ClassifierSettings(cache_size=0))
+    router = make_router(classifier=classifier, config=config)
     router.invoke("capital of Peru?")
     router.invoke("capital of Peru?")
     assert len(classifier.calls) == 2

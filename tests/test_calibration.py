@@ -8,7 +8,7 @@ import random
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -17,6 +17,7 @@ from lc_gemini_router import (
     CLASSIFIER_INSTRUCTION,
     ClassifierSettings,
     ConfigError,
+    CostBreakdown,
     RouterConfig,
     price_usage,
 )
@@ -173,7 +174,7 @@ def test_budget_target_exact_spend() -> None:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_choice_is_the_closest_point_of_a_full_sweep(seed: int) -> None:
-    config = RouterConfig(never_escalate={"translation"})
+    config = RouterConfig(never_escalate=frozenset({"translation"}))
     requests = mixed(seed)
     points = all_points(requests, config)
     for share in (0.0, 0.1, 0.25, 0.4, 0.55, 0.8, 1.0):
@@ -199,15 +200,20 @@ def test_budget_when_pro_is_sometimes_cheaper(seed: int) -> None:
         calibrate(requests, budget_per_1k=cheapest - Decimal("0.000001"))
 
 
+class Costs(TypedDict):
+    lite_cost: Decimal
+    pro_cost: Decimal
+
+
 def test_ties_go_to_the_higher_cheaper_threshold() -> None:
-    cost = {"lite_cost": Decimal(1), "pro_cost": Decimal(8)}
+    cost: Costs = {"lite_cost": Decimal(1), "pro_cost": Decimal(8)}
     requests = [
         ScoredRequest("a", score=0.5, **cost),
         ScoredRequest("b", score=0.5, **cost),
         ScoredRequest("c", score=0.9, **cost),
         ScoredRequest("d", score=0.7, category="translation", **cost),  # never escalated
     ]
-    config = RouterConfig(never_escalate={"translation"})
+    config = RouterConfig(never_escalate=frozenset({"translation"}))
 
     # One request on Pro at 0.7 and at 0.9: the higher threshold wins.
     assert calibrate(requests, target_pro_share=0.25, config=config).chosen.threshold == 0.9
@@ -245,7 +251,9 @@ def test_a_sample_the_rules_decide_alone() -> None:
 
 
 def test_the_new_config_keeps_the_rest() -> None:
-    start = RouterConfig(never_escalate={"translation"}, rule_band=(0.1, 0.9), speculative=True)
+    start = RouterConfig(
+        never_escalate=frozenset({"translation"}), rule_band=(0.1, 0.9), speculative=True
+    )
 
     result = calibrate(scored(50), target_pro_share=0.2, config=start)
 
@@ -290,6 +298,11 @@ def demo_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     return log, handler
 
 
+def total(cost: CostBreakdown | None) -> Decimal:
+    assert cost is not None
+    return cost.total
+
+
 def logged(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -312,8 +325,8 @@ def test_a_real_cost_log_replays_exactly(demo_log: tuple[Path, Any]) -> None:
             assert (request.score, request.category) == (decision["score"], decision["category"])
         usage = {"input_tokens": line["input_tokens"], "output_tokens": line["output_tokens"]}
         usage["output_token_details"] = {"reasoning": line["reasoning_tokens"]}
-        assert request.lite_cost == price_usage(LITE, usage).total  # type: ignore[union-attr]
-        assert request.pro_cost == price_usage(PRO, usage).total  # type: ignore[union-attr]
+        assert request.lite_cost == total(price_usage(LITE, usage))
+        assert request.pro_cost == total(price_usage(PRO, usage))
         # Replayed at the threshold it ran with, every request keeps its lane.
         assert lane_at(request, 0.6, RouterConfig()) == decision["lane"]
     # Every classifier call is counted once, with the answer it decided.
@@ -450,8 +463,8 @@ def test_cost_log_prices_cache_and_tier(tmp_path: Path) -> None:
         "input_token_details": {"cache_read": 4_000},
         "output_token_details": {"reasoning": 200},
     }
-    assert request.lite_cost == price_usage(LITE, usage, service_tier="batch").total  # type: ignore[union-attr]
-    assert request.pro_cost == price_usage(PRO, usage, service_tier="batch").total  # type: ignore[union-attr]
+    assert request.lite_cost == total(price_usage(LITE, usage, service_tier="batch"))
+    assert request.pro_cost == total(price_usage(PRO, usage, service_tier="batch"))
 
 
 def test_cost_log_with_unpriced_lanes_notes_it(tmp_path: Path) -> None:
@@ -637,8 +650,8 @@ def test_write_config_round_trips_the_defaults(tmp_path: Path) -> None:
 def test_write_config_round_trips_every_kind_of_value(tmp_path: Path) -> None:
     config = RouterConfig(
         escalation_threshold=0.1 + 0.2,  # 0.30000000000000004: repr keeps every bit
-        always_escalate={"reasoning", "coding"},
-        never_escalate={"translation"},
+        always_escalate=frozenset({"reasoning", "coding"}),
+        never_escalate=frozenset({"translation"}),
         text_rules=False,
         rule_band=(1e-05, 0.95),
         long_context_tokens=1_000_000,
@@ -767,7 +780,9 @@ def test_cli_calibrate_request_lines_simulated_with_a_budget(
 def test_cli_calibrate_out_of_reach_share_is_a_note(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    lines = [{"prompt": "Prove that there are infinitely many primes."}] * 3
+    lines: list[dict[str, str | float]] = [
+        {"prompt": "Prove that there are infinitely many primes."}
+    ] * 3
     lines.append({"prompt": "Assess the risk of this migration plan.", "score": 0.5})
     sample = write_lines(tmp_path / "req.jsonl", lines)
 

@@ -221,6 +221,7 @@ def test_json_lines_log_to_stream_and_file(tmp_path: Path) -> None:
 
 def test_handler_rejects_unknown_service_tier() -> None:
     with pytest.raises(ValueError, match="unknown service tier"):
+        # "turbo" is deliberately not a ServiceTier: the error path under test.
         GeminiCostCallbackHandler(service_tier="turbo")  # type: ignore[arg-type]
 
 

@@ -22,7 +22,9 @@ def lite_cost(prompt: int, output: int, *, cached: int = 0) -> Decimal:
 
 def numbered(request: SimRequest) -> SimReply:
     """Request "q<N>" gets N+10 prompt tokens and N%7+1 output tokens."""
-    n = int(re.search(r"q(\d+)", request.text).group(1))  # type: ignore[union-attr]
+    match = re.search(r"q(\d+)", request.text)
+    assert match is not None, request.text
+    n = int(match.group(1))
     return SimReply(text=f"answer {n}", prompt_tokens=n + 10, output_tokens=n % 7 + 1)
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from lc_gemini_router import CLASSIFIER_INSTRUCTION, ClassifierSettings, render_classifier_input
-from lc_gemini_router.classifier import CircuitBreaker
+from lc_gemini_router import (
+    CLASSIFIER_INSTRUCTION,
+    CircuitBreaker,
+    ClassifierSettings,
+    render_classifier_input,
+)
 from tests.fakes import ManualClock
 
 SETTINGS = ClassifierSettings()

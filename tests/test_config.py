@@ -36,13 +36,14 @@ def test_defaults() -> None:
 )
 def test_invalid_values_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError) as info:
+        # Deliberately wrong values and types (and a misspelt name): each must be rejected.
         RouterConfig(**kwargs)  # type: ignore[arg-type]
     assert field in str(info.value)
 
 
 def test_contradictory_category_lists() -> None:
     with pytest.raises(ConfigError, match="both always and never"):
-        RouterConfig(always_escalate={"coding"}, never_escalate={"coding"})  # type: ignore[arg-type]
+        RouterConfig(always_escalate=frozenset({"coding"}), never_escalate=frozenset({"coding"}))
 
 
 def test_fallback_to_itself_rejected() -> None:

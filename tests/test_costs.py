@@ -20,6 +20,7 @@ from lc_gemini_router import (
     price_message,
     price_usage,
 )
+from lc_gemini_router.pricing import ServiceTier
 
 
 def usage(inp: int, out: int, *, cached: int = 0, thinking: int = 0) -> dict[str, object]:
@@ -94,8 +95,8 @@ def test_customtools_priced_like_pro() -> None:
         ("priority", Decimal("0.000495")),  # 1.8x standard
     ],
 )
-def test_service_tiers(tier: str, expected: Decimal) -> None:
-    cost = price_usage("gemini-3.1-flash-lite", usage(500, 100), service_tier=tier)  # type: ignore[arg-type]
+def test_service_tiers(tier: ServiceTier, expected: Decimal) -> None:
+    cost = price_usage("gemini-3.1-flash-lite", usage(500, 100), service_tier=tier)
     assert cost is not None
     assert cost.total == expected
 
@@ -161,6 +162,7 @@ def test_model_id_normalised() -> None:
 
 def test_unknown_service_tier_raises() -> None:
     with pytest.raises(ConfigError, match="unknown service tier 'turbo'"):
+        # "turbo" is deliberately not a ServiceTier: the error path under test.
         price_usage("gemini-3.1-flash-lite", usage(1, 1), service_tier="turbo")  # type: ignore[arg-type]
 
 

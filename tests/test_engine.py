@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.runnables import RunnableConfig
 
 from lc_gemini_router import (
     COST_EVENT,
@@ -62,7 +63,7 @@ async def run_four(router: Any, prompt: str) -> dict[str, tuple[AIMessage, Event
     out: dict[str, tuple[AIMessage, Events, Decimal]] = {}
     for how in ("invoke", "ainvoke", "stream", "astream"):
         events = Events()
-        config = {"callbacks": [events]}
+        config: RunnableConfig = {"callbacks": [events]}
         with get_gemini_cost_callback() as cb:
             if how == "invoke":
                 message: AIMessage = router.invoke(prompt, config=config)
@@ -166,7 +167,7 @@ async def test_speculative_waste_is_reported_at_the_decision(
     config = RouterConfig(speculative=True, lite_model=slow_lite)
     router = live_router(sim, config=config)
     events = Events()
-    run = {"callbacks": [events]}
+    run: RunnableConfig = {"callbacks": [events]}
     if how == "invoke":
         router.invoke(HARD_PROMPT, config=run)
     elif how == "stream":

@@ -264,7 +264,9 @@ def test_synthetic_curve_matches_the_hand_computation(synthetic: Path) -> None:
 
 def test_thresholds_are_capped_at_evenly_spaced_ranks() -> None:
     items = [
-        EvalItem(str(i), (("user", "What could cause this?"),), 0, 1, score=i / 200)
+        EvalItem(
+            str(i), (("user", "What could cause this?"),), Fraction(0), Fraction(1), score=i / 200
+        )
         for i in range(150)
     ]
     result = evaluate(items, score_items(items, "recorded"), max_points=11)

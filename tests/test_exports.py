@@ -37,6 +37,7 @@ EXPECTED = {
     "GroundingPrice",
     "Lane",
     "LaneError",
+    "LaneSpec",
     "ModelLifecycleWarning",
     "ModelPrice",
     "PriceCatalog",

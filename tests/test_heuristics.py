@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from lc_gemini_router import ConfigError, RouterConfig, RouteRequest, rule_decision
 from lc_gemini_router.heuristics import UNCERTAIN, text_prior
@@ -62,8 +62,8 @@ def test_uncertain_wording_goes_to_the_classifier(text: str) -> None:
     assert text_prior(text).score == UNCERTAIN
 
 
-def request(text: str, *history: object) -> RouteRequest:
-    return RouteRequest(messages=(*history, HumanMessage(text)))  # type: ignore[arg-type]
+def request(text: str, *history: BaseMessage) -> RouteRequest:
+    return RouteRequest(messages=(*history, HumanMessage(text)))
 
 
 def test_policy_applies_text_rules_outside_the_band() -> None:
@@ -85,7 +85,9 @@ def test_band_and_switch_are_configurable() -> None:
 
 
 def test_category_lists_override_text_rules() -> None:
-    config = RouterConfig(always_escalate={"translation"}, never_escalate={"reasoning"})  # type: ignore[arg-type]
+    config = RouterConfig(
+        always_escalate=frozenset({"translation"}), never_escalate=frozenset({"reasoning"})
+    )
     translated = rule_decision(request("Translate 'hi' into French"), config)
     proved = rule_decision(request("Prove it"), config)
     assert translated is not None and translated.lane == "pro"

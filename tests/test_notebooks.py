@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import nbformat
 import pytest
@@ -101,6 +103,19 @@ def offline_kernel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter-runtime"))
 
 
+# nbformat's reader and v4 builders carry no annotations; these wrappers give them types.
+def read_notebook(path: Path) -> NotebookNode:
+    read = cast("Callable[..., NotebookNode]", nbformat.read)
+    return read(path, as_version=4)
+
+
+def code_notebook(source: str) -> NotebookNode:
+    """A v4 notebook of one code cell."""
+    new_notebook = cast("Callable[..., NotebookNode]", nbformat.v4.new_notebook)
+    new_code_cell = cast("Callable[[str], NotebookNode]", nbformat.v4.new_code_cell)
+    return new_notebook(cells=[new_code_cell(source)])
+
+
 def execute(nb: NotebookNode) -> NotebookNode:
     """Run every cell in a fresh kernel with the notebooks folder as cwd.
 
@@ -140,7 +155,7 @@ def test_exactly_the_four_notebooks() -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: path.stem)
 def test_notebook_is_valid_and_committed_clean(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     nbformat.validate(nb)
     assert nb.metadata.kernelspec.name == "python3"
     assert nb.cells[0].cell_type == "markdown"
@@ -151,12 +166,8 @@ def test_notebook_is_valid_and_committed_clean(path: Path) -> None:
 
 @pytest.mark.usefixtures("offline_kernel")
 def test_kernel_is_this_interpreter_with_this_package() -> None:
-    nb = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell(
-                "import sys, lc_gemini_router\nprint(sys.prefix)\nprint(lc_gemini_router.__file__)"
-            )
-        ]
+    nb = code_notebook(
+        "import sys, lc_gemini_router\nprint(sys.prefix)\nprint(lc_gemini_router.__file__)"
     )
     prefix, package = text_of(outputs(execute(nb))[0]).splitlines()
     assert (prefix, package) == (sys.prefix, lc_gemini_router.__file__)
@@ -165,7 +176,7 @@ def test_kernel_is_this_interpreter_with_this_package() -> None:
 @pytest.mark.usefixtures("offline_kernel")
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: path.stem)
 def test_notebook_runs_simulated(path: Path) -> None:
-    nb = execute(nbformat.read(path, as_version=4))
+    nb = execute(read_notebook(path))
 
     first = text_of(outputs(nb)[0])
     assert first.startswith("SIMULATED"), first

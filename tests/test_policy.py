@@ -9,7 +9,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from lc_gemini_router import (
+    Category,
     ClassifierScore,
+    ClassifierSettings,
     RouteDecision,
     RouterConfig,
     RouteRequest,
@@ -21,8 +23,10 @@ from lc_gemini_router.policy import estimate_tokens, tool_rounds_in_turn, turn_l
 CONFIG = RouterConfig()
 
 
-def score(difficulty: float, category: str = "chat", *, tools: bool = False) -> ClassifierScore:
-    return ClassifierScore(difficulty=difficulty, needs_tools=tools, category=category)  # type: ignore[arg-type]
+def score(
+    difficulty: float, category: Category = "chat", *, tools: bool = False
+) -> ClassifierScore:
+    return ClassifierScore(difficulty=difficulty, needs_tools=tools, category=category)
 
 
 def ask(text: str = "What is the capital of Peru?", **kwargs: Any) -> RouteRequest:
@@ -50,7 +54,7 @@ def test_threshold_is_inclusive(difficulty: float, lane: str) -> None:
     assert decision.lane == lane
     assert decision.source == "classifier"
     assert decision.score == difficulty
-    assert decision.model == CONFIG.lanes[lane]  # type: ignore[index]
+    assert decision.model == CONFIG.lanes[lane]
 
 
 def test_needs_classifier_when_no_rule_applies() -> None:
@@ -69,7 +73,7 @@ def test_no_score_falls_back_with_reason() -> None:
 
 
 def test_fallback_lane_configurable_and_disabled_classifier() -> None:
-    config = RouterConfig(classifier={"enabled": False, "fallback_lane": "pro"})  # type: ignore[arg-type]
+    config = RouterConfig(classifier=ClassifierSettings(enabled=False, fallback_lane="pro"))
     decision = decide(ask(), config)
     assert (decision.lane, decision.source, decision.reasons) == (
         "pro",
@@ -147,7 +151,9 @@ def test_forced_tool_choice_rule() -> None:
 
 
 def test_category_lists() -> None:
-    config = RouterConfig(never_escalate={"translation"}, always_escalate={"coding"})  # type: ignore[arg-type]
+    config = RouterConfig(
+        never_escalate=frozenset({"translation"}), always_escalate=frozenset({"coding"})
+    )
     assert decide(ask(), config, score(0.95, "translation")).lane == "lite"
     assert decide(ask(), config, score(0.05, "coding")).lane == "pro"
 
@@ -186,4 +192,5 @@ def test_score_schema_bounds() -> None:
     with pytest.raises(ValidationError, match="difficulty"):
         ClassifierScore(difficulty=1.5, needs_tools=False, category="chat")
     with pytest.raises(ValidationError, match="category"):
+        # "poetry" is deliberately not a Category: the schema must reject it.
         ClassifierScore(difficulty=0.5, needs_tools=False, category="poetry")  # type: ignore[arg-type]

@@ -112,6 +112,7 @@ def test_with_prices_negotiated_long_context_and_new_model() -> None:
 )
 def test_with_prices_rejects_bad_overrides(kwargs: dict[str, str], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
+        # Deliberately bad overrides (an unknown tier, rates as str): each must be rejected.
         default_catalog().with_prices("gemini-3.1-flash-lite", **kwargs)  # type: ignore[arg-type]
 
 

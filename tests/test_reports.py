@@ -173,7 +173,7 @@ def test_load_cost_log_types_and_line_numbers(hand_log: Path) -> None:
     assert first.time == datetime(2026, 1, 1, 0, 0, 10, tzinfo=timezone.utc)
     assert [r.line for r in records] == [1, 2, 3, 5, 6, 7, 8, 9]
     unpriced = records[3]
-    assert (unpriced.cost, unpriced.priced, unpriced.reference_total) == (None, False, 0)
+    assert (unpriced.cost, unpriced.priced, unpriced.reference_total) == (None, False, Decimal(0))
     assert unpriced.reference_cost == Decimal("0.5")
     assert records[4].wasted and records[4].estimated
     assert not records[5].routed_answer and records[5].lane is None
@@ -225,7 +225,7 @@ def test_summarize_hand_log_exactly(hand_log: Path) -> None:
 
 def test_summarize_nothing() -> None:
     report = summarize([])
-    assert (report.calls, report.total_cost, report.reference_cost) == (0, 0, 0)
+    assert (report.calls, report.total_cost, report.reference_cost) == (0, Decimal(0), Decimal(0))
     assert report.savings_share is None and report.classifier_share is None
     assert report.escalation_rate is None and report.first is None
     assert report_tables(report)[0].rows[0] == ("model calls", "0", "-")

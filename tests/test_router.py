@@ -30,6 +30,7 @@ from lc_gemini_router import (
     CLASSIFIER_TAG,
     COST_EVENT,
     DECISION_EVENT,
+    ClassifierSettings,
     ConfigError,
     GeminiRouter,
     LaneError,
@@ -71,7 +72,8 @@ class Recorder(BaseCallbackHandler):
     ) -> None:
         self.starts.append((run_id, parent_run_id, tags or []))
 
-    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: str | list[str | dict[str, Any]], **kwargs: Any) -> None:
+        assert isinstance(token, str)
         self.tokens.append(token)
 
     def router_run(self) -> UUID:
@@ -260,8 +262,9 @@ def test_classifier_failure_falls_back_to_rules_lane() -> None:
 def test_circuit_breaker_skips_classifier_after_repeated_failures() -> None:
     classifier = FakeClassifierModel(fail=True)
     router = make_router(
-        classifier=classifier, config=RouterConfig(classifier={"failure_threshold": 2})
-    )  # type: ignore[arg-type]
+        classifier=classifier,
+        config=RouterConfig(classifier=ClassifierSettings(failure_threshold=2)),
+    )
     for _ in range(4):
         router.invoke("capital of Peru?")
     assert len(classifier.calls) == 2  # two failures opened the circuit

@@ -14,7 +14,8 @@ from uuid import UUID
 import pytest
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
@@ -26,6 +27,7 @@ from lc_gemini_router import (
     CLASSIFIER_TAG,
     COST_EVENT,
     DECISION_EVENT,
+    ClassifierSettings,
     ConfigError,
     LaneError,
     RetiredModelError,
@@ -51,8 +53,10 @@ def lanes_called(sim: GeminiSimulator) -> list[str]:
     return [r.model for r in sim.requests if not is_classifier(r)]
 
 
-def decision(message: Any) -> dict[str, Any]:
-    return message.response_metadata["lc_gemini_router"]["decision"]  # type: ignore[no-any-return]
+def decision(message: BaseMessage) -> dict[str, Any]:
+    routed = message.response_metadata["lc_gemini_router"]["decision"]
+    assert isinstance(routed, dict)
+    return routed
 
 
 @tool
@@ -178,7 +182,7 @@ async def test_batch_and_abatch_exact_totals_with_decision_cache(
     sim: GeminiSimulator, backend: Backend
 ) -> None:
     router = live_router(sim)
-    prompts = ["capital of a", "riddle b", "capital of c", "riddle d"]
+    prompts: list[LanguageModelInput] = ["capital of a", "riddle b", "capital of c", "riddle d"]
     with get_gemini_cost_callback() as cb:
         results = router.batch(prompts)
         aresults = await router.abatch(prompts)  # the same requests again: cached scores
@@ -272,6 +276,7 @@ def test_agent_stream_mode_messages_streams_answer_tokens_once(
     for chunk, meta in agent.stream(
         {"messages": [HumanMessage("find the capital and look it up")]}, stream_mode="messages"
     ):
+        assert isinstance(meta, dict)
         if meta.get("langgraph_node") == "model" and isinstance(chunk, AIMessage):
             pieces.append(chunk.text)
     assert "".join(pieces) == f"{LITE} answers"  # once, and no classifier JSON
@@ -300,7 +305,7 @@ def test_structured_output_json_schema_and_function_calling(sim: GeminiSimulator
 
 def fault_router(sim: GeminiSimulator, **config: Any) -> Any:
     # A classifier on its own model ID, so faults can target it alone.
-    settings = {"model": "gemini-3.5-flash", **config.pop("classifier", {})}
+    settings = ClassifierSettings(**{"model": "gemini-3.5-flash", **config.pop("classifier", {})})
     return live_router(sim, config=RouterConfig(classifier=settings, **config))
 
 
@@ -387,11 +392,12 @@ def test_close_closes_only_the_clients_the_router_built(
     router = live_router(sim, pro=mine)
     router.invoke("what is the capital of Peru?")  # builds the classifier and the lite lane
     closed: list[str] = []
-    for name, model in [("lite", router.lane_model("lite")), ("pro", mine)]:
+    lite, classifier = router.lane_model("lite"), router.classifier_runner.model
+    assert isinstance(lite, ChatGoogleGenerativeAI)
+    assert isinstance(classifier, ChatGoogleGenerativeAI)
+    for name, model in [("lite", lite), ("pro", mine)]:
         monkeypatch.setattr(model.client, "close", lambda name=name: closed.append(name))
-    monkeypatch.setattr(
-        router.classifier_runner.model.client, "close", lambda: closed.append("classifier")
-    )
+    monkeypatch.setattr(classifier.client, "close", lambda: closed.append("classifier"))
     router.close()
     assert sorted(closed) == ["classifier", "lite"]  # the caller's Pro model is theirs
 

@@ -27,6 +27,7 @@ from lc_gemini_router.config import (
     Category,
     ClassifierSettings,
     Lane,
+    LaneSpec,
     RouterConfig,
 )
 from lc_gemini_router.costs import CostBreakdown, image_sizes, price_message, price_usage
@@ -98,6 +99,7 @@ __all__ = [
     "GroundingPrice",
     "Lane",
     "LaneError",
+    "LaneSpec",
     "ModelLifecycleWarning",
     "ModelPrice",
     "PriceCatalog",

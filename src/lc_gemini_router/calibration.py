@@ -83,7 +83,7 @@ from lc_gemini_router.callbacks import ROLE_ANSWER, ROLE_CLASSIFIER, get_gemini_
 from lc_gemini_router.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.config import Category, RouterConfig
 from lc_gemini_router.costs import price_quietly
-from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.errors import ConfigError, unknown_name_hint
 from lc_gemini_router.jsonl import JsonLine, read_json_lines
 from lc_gemini_router.policy import RouteDecision, RouteRequest, rule_decision
 from lc_gemini_router.pricing import ServiceTier
@@ -333,6 +333,9 @@ def _read_cost_log(file: Path, lines: Iterator[JsonLine], config: RouterConfig) 
                 decision = RouteDecision.model_validate(record.decision)
             except ValidationError as exc:
                 raise _invalid(f"{where}: decision", exc) from exc
+            if decision.lane not in config.lanes:
+                hint = unknown_name_hint(decision.lane, config.lanes, "lane")
+                raise ConfigError(f"{where}: decision: lane: {hint}")
             answer = _Answer(record, decision)
             answers.append(answer)
             events.append(answer)

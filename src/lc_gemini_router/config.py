@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from typing_extensions import Self
 
-from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.errors import ConfigError, unknown_name_hint
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,12 +38,18 @@ __all__ = [
     "Category",
     "ClassifierSettings",
     "Lane",
+    "LaneKind",
+    "LaneSpec",
     "RouterConfig",
 ]
 
-Lane = Literal["lite", "pro", "pro_tools"]
-"""Where an answer goes: Flash-Lite, Pro, or Pro's custom-tools endpoint."""
-LANES: tuple[Lane, ...] = get_args(Lane)
+Lane = str
+"""Where an answer goes: a built-in lane (:data:`LANES`) or one of ``RouterConfig.extra_lanes``."""
+LANES: tuple[Lane, ...] = ("lite", "pro", "pro_tools")
+"""The built-in lanes: Flash-Lite, Pro, and Pro's custom-tools endpoint."""
+LaneKind = Literal["chat"]
+"""How a lane answers; ``chat`` calls a chat model (batch and image kinds come later)."""
+_LANE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 Category = Literal[
     "translation",
@@ -116,6 +123,28 @@ class ClassifierSettings(_Settings):
     """How long a cached score stays valid."""
 
 
+class LaneSpec(_Settings):
+    """One lane beyond the built-in three: what answers, and where it falls back.
+
+    Example:
+        >>> from lc_gemini_router import LaneSpec, RouterConfig
+        >>> config = RouterConfig(
+        ...     extra_lanes={"flash": LaneSpec(model="gemini-3.5-flash", fallback="lite")},
+        ...     long_context_lane="flash",
+        ... )
+        >>> config.lanes["flash"], config.fallback_of("flash")
+        ('gemini-3.5-flash', 'lite')
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(min_length=1)
+    """Gemini model ID of the lane (a ready chat model goes in ``GeminiRouter(lane_models=)``)."""
+    kind: LaneKind = "chat"
+    fallback: Lane | None = None
+    """Lane that answers when this one fails with a fault another lane can get around."""
+
+
 class RouterConfig(_Settings):
     """Thresholds, rules and lanes of a :class:`~lc_gemini_router.GeminiRouter`."""
 
@@ -155,7 +184,10 @@ class RouterConfig(_Settings):
     fallback_on_error: bool = True
     """When a lane still fails after its retries, answer on its fallback lane."""
     error_fallbacks: dict[Lane, Lane] = Field(default_factory=lambda: dict(_ERROR_FALLBACKS))
-    """Fallback lane of each lane."""
+    """Fallback lane of each built-in lane (an extra lane names its own in its spec)."""
+    extra_lanes: dict[str, LaneSpec] = Field(default_factory=dict)
+    """Lanes beyond lite, pro and pro_tools, by name: send requests there per call
+    (``lane="flash"``) or through any setting that names a lane."""
 
     @model_validator(mode="after")
     def _check(self) -> RouterConfig:
@@ -167,16 +199,45 @@ class RouterConfig(_Settings):
         if both:
             msg = f"categories both always and never escalated: {sorted(both)}"
             raise ValueError(msg)
-        for lane, fallback in self.error_fallbacks.items():
-            if lane == fallback:
-                msg = f"error_fallbacks: lane {lane!r} cannot fall back to itself"
+        for name in self.extra_lanes:
+            if name in LANES or not _LANE_NAME.match(name):
+                msg = (
+                    f"extra_lanes: {name!r} must be a new lowercase name (letters, digits, "
+                    f"underscores), not one of {', '.join(LANES)}"
+                )
+                raise ValueError(msg)
+        known = set(self.lanes)
+        named: dict[str, list[Lane | None]] = {
+            "classifier.fallback_lane": [self.classifier.fallback_lane],
+            "long_context_lane": [self.long_context_lane],
+            "forced_tool_choice_lane": [self.forced_tool_choice_lane],
+            "error_fallbacks": [*self.error_fallbacks, *self.error_fallbacks.values()],
+            "extra_lanes": [spec.fallback for spec in self.extra_lanes.values()],
+        }
+        for field_name, lanes in named.items():
+            for lane in lanes:
+                if lane is not None and lane not in known:
+                    raise ValueError(f"{field_name}: {unknown_name_hint(lane, known, 'lane')}")
+        for lane in known:
+            if self.fallback_of(lane) == lane:
+                msg = f"lane {lane!r} cannot fall back to itself"
                 raise ValueError(msg)
         return self
 
     @property
     def lanes(self) -> dict[Lane, str]:
-        """Model ID of each lane."""
-        return {"lite": self.lite_model, "pro": self.pro_model, "pro_tools": self.pro_tools_model}
+        """Model ID of each lane, the built-in three first."""
+        builtin = {
+            "lite": self.lite_model,
+            "pro": self.pro_model,
+            "pro_tools": self.pro_tools_model,
+        }
+        return builtin | {name: spec.model for name, spec in self.extra_lanes.items()}
+
+    def fallback_of(self, lane: Lane) -> Lane | None:
+        """The lane that answers when ``lane`` fails (None: the error is raised)."""
+        spec = self.extra_lanes.get(lane)
+        return spec.fallback if spec is not None else self.error_fallbacks.get(lane)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> RouterConfig:
         """A validated copy with some fields replaced (per-call settings).

@@ -29,7 +29,6 @@ from importlib import metadata
 from langchain_core.language_models import BaseChatModel
 
 from lc_gemini_router.callbacks import get_gemini_cost_callback
-from lc_gemini_router.config import LANES
 from lc_gemini_router.pricing import default_catalog
 from lc_gemini_router.router import GeminiRouter
 
@@ -111,6 +110,6 @@ def check_lanes(router: GeminiRouter) -> list[LaneCheck]:
             router.config.classifier.model,
         )
     ]
-    for lane in LANES:
-        checks.append(_check(router, lane, router.lane_model(lane), router.config.lanes[lane]))
+    for lane, model_id in router.config.lanes.items():
+        checks.append(_check(router, lane, router.lane_model(lane), model_id))
     return checks

@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -137,15 +137,15 @@ def tool_rounds_in_turn(messages: Sequence[BaseMessage]) -> int:
     )
 
 
-def turn_lane(messages: Sequence[BaseMessage]) -> Lane | None:
+def turn_lane(messages: Sequence[BaseMessage], lanes: Collection[Lane] = LANES) -> Lane | None:
     """The lane that answered the latest routed step of the current turn, if any."""
     for message in reversed(turn_messages(messages)):
         if isinstance(message, AIMessage):
             meta = message.response_metadata.get(ROUTER_METADATA_KEY)
             decision = meta.get("decision") if isinstance(meta, Mapping) else None
             lane = decision.get("lane") if isinstance(decision, Mapping) else None
-            if lane in LANES:
-                return lane  # type: ignore[no-any-return]
+            if isinstance(lane, str) and lane in lanes:
+                return lane
     return None
 
 
@@ -215,7 +215,7 @@ def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision 
         reason = f"{rounds} tool rounds in this turn (>= {config.tool_heavy_min_rounds})"
         return _decision(request, config, "pro_tools", "rule", reason, rounds=rounds)
     if config.sticky_turns:
-        lane = turn_lane(request.messages)
+        lane = turn_lane(request.messages, config.lanes)
         if lane is not None:
             reason = f"continues a turn started on {lane}"
             return _decision(request, config, lane, "sticky", reason, rounds=rounds)

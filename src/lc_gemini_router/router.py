@@ -353,6 +353,9 @@ class GeminiRouter(BaseChatModel):
     streaming: bool = False
     """Answer ``invoke`` through the lanes' streaming path (LangChain's convention)."""
 
+    lane_models: dict[str, BaseChatModel] = Field(default_factory=dict)
+    """Ready chat models for lanes beyond the built-in three, by lane name; a name not
+    yet in ``config.extra_lanes`` is added there with the model's ID."""
     score_cache: ScoreStore | None = None
     """Where classifier scores are cached; pass one store to share it between routers.
     Default: an in-memory :class:`ScoreCache` per router, sized by ``config.classifier``."""
@@ -364,7 +367,7 @@ class GeminiRouter(BaseChatModel):
     _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
     _background: set[asyncio.Task[Any]] = PrivateAttr(default_factory=set)
     """Classifier calls that missed their deadline, kept until they end (and report)."""
-    _extra_lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
+    _override_lanes: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
     """Lanes built for per-call model IDs (``pro_model=...``), by model ID."""
     _classifier: Classifier | None = PrivateAttr(default=None)
     _params_cache: tuple[RouterConfig, dict[str, Any]] | None = PrivateAttr(default=None)
@@ -380,6 +383,15 @@ class GeminiRouter(BaseChatModel):
             model_id = self._model_id(value)
             if model_id:
                 updates[f"{lane}_model"] = model_id
+        extra = {name: spec.model_dump() for name, spec in self.config.extra_lanes.items()}
+        for name, model in self.lane_models.items():
+            model_id = self._model_id(model)
+            if model_id is None:
+                msg = f"lane_models[{name!r}]: cannot tell the model ID of {type(model).__name__}"
+                raise ConfigError(msg)
+            extra[name] = {**extra.get(name, {}), "model": model_id}
+        if self.lane_models:
+            updates["extra_lanes"] = extra
         classifier_id = self._model_id(self.classifier)
         if classifier_id:
             updates["classifier"] = {"model": classifier_id}
@@ -404,20 +416,31 @@ class GeminiRouter(BaseChatModel):
             if catalog.ensure_servable(model_id) is None:
                 msg = f"model {model_id!r} is not in the price catalog: its costs will be None"
                 warnings.warn(msg, UnknownPriceWarning, stacklevel=2)
-        for lane in ("classifier", *LANES):
+        for lane in ("classifier", *self.config.lanes):
             version = self.lane_api_version(lane)
             model_id = self._lane_id(lane)
             problem = v1_problem(model_id, version.version) if version else None
             if problem and version is not None:
                 # A ready lane is the caller's: warn with the fix, never change it.
-                owner = "ready lane" if isinstance(getattr(self, lane), BaseChatModel) else "lane"
+                owner = "ready lane" if self._ready(lane) is not None else "lane"
                 msg = f"{owner} {lane!r} will fail: {problem} (API version from {version.source})"
                 warnings.warn(msg, ApiVersionWarning, stacklevel=2)
 
     def _lane_id(self, lane: str) -> str:
         if lane == "classifier":
             return self.config.classifier.model
-        return self.config.lanes[cast(Lane, lane)]
+        return self.config.lanes[lane]
+
+    def _ready(self, lane: str) -> BaseChatModel | None:
+        """The caller's own chat model for ``lane`` (``classifier`` too), if any."""
+        value = getattr(self, lane, None) if lane in ("classifier", *LANES) else None
+        value = self.lane_models.get(lane) if lane not in LANES else value
+        return value if isinstance(value, BaseChatModel) else None
+
+    def _known_lane(self, lane: str, *, classifier: bool = False) -> None:
+        names = (*(("classifier",) if classifier else ()), *self.config.lanes)
+        if lane not in names:
+            raise UnknownLaneError(lane, names)
 
     def lane_api_version(self, lane: str) -> ApiVersion | None:
         """The Gemini API version ``lane`` calls, and where that choice came from.
@@ -428,11 +451,10 @@ class GeminiRouter(BaseChatModel):
         Raises:
             UnknownLaneError: no such lane.
         """
-        if lane != "classifier" and lane not in LANES:
-            raise UnknownLaneError(lane, ("classifier", *LANES))
-        value = getattr(self, lane)
-        if isinstance(value, BaseChatModel):
-            return effective_api_version(value)
+        self._known_lane(lane, classifier=True)
+        ready = self._ready(lane)
+        if ready is not None:
+            return effective_api_version(ready)
         return lane_api_version(self.api_version)
 
     @staticmethod
@@ -466,9 +488,8 @@ class GeminiRouter(BaseChatModel):
         lane = kwargs.get("lane")
         # The lane is chosen after the run starts; the answer reports the chosen
         # model at run end (see _gateway_info), this is the default lane's.
-        model = kwargs.get("model") or (
-            self.config.lanes[lane] if lane in LANES else self.config.lite_model
-        )
+        lanes = self.config.lanes
+        model = kwargs.get("model") or lanes.get(str(lane), self.config.lite_model)
         params["ls_model_name"] = model
         return params
 
@@ -476,20 +497,15 @@ class GeminiRouter(BaseChatModel):
         """The chat model behind a lane, built on first use.
 
         Raises:
-            UnknownLaneError: ``lane`` is not one of ``lite``, ``pro``, ``pro_tools``.
+            UnknownLaneError: ``lane`` is not one of the router's lanes.
         """
-        if lane not in LANES:
-            raise UnknownLaneError(lane, LANES)
+        self._known_lane(lane)
         model = self._lanes.get(lane)
         if model is None:
             with self._build_lock:
                 model = self._lanes.get(lane)
                 if model is None:
-                    value = getattr(self, lane)
-                    if isinstance(value, BaseChatModel):
-                        model = value
-                    else:
-                        model = self._build_google(self.config.lanes[lane])
+                    model = self._ready(lane) or self._build_google(self.config.lanes[lane])
                     self._lanes[lane] = model
         return model
 
@@ -516,14 +532,10 @@ class GeminiRouter(BaseChatModel):
 
     def _built_models(self) -> list[BaseChatModel]:
         """The models the router built itself (models passed in are the caller's)."""
-        built = [
-            model
-            for lane, model in self._lanes.items()
-            if not isinstance(getattr(self, lane), BaseChatModel)
-        ]
+        built = [model for lane, model in self._lanes.items() if self._ready(lane) is None]
         if self._classifier is not None and not isinstance(self.classifier, BaseChatModel):
             built.append(self._classifier.model)
-        built += self._extra_lanes.values()
+        built += self._override_lanes.values()
         return list({id(m): m for m in built}.values())
 
     def close(self) -> None:
@@ -818,9 +830,9 @@ class GeminiRouter(BaseChatModel):
                 lane_kwargs[key] = value
         _check_per_call(overrides, lane_kwargs)
         lane = overrides.pop("lane", None)
-        if lane is not None and lane not in LANES:
-            raise UnknownLaneError(str(lane), LANES)
         config = self.config.with_overrides(overrides)
+        if lane is not None and lane not in config.lanes:
+            raise UnknownLaneError(str(lane), tuple(config.lanes))
         self._check_lane_overrides(config)
         tools = lane_kwargs.get("tools") or []
         names = tuple(n for t in tools if isinstance(t, Mapping) for n in _tool_name(t))
@@ -836,13 +848,12 @@ class GeminiRouter(BaseChatModel):
 
     def _check_lane_overrides(self, config: RouterConfig) -> None:
         """Per-call lane models pass the constructor's checks, before any API call."""
-        for lane in LANES:
-            model_id = config.lanes[lane]
-            if model_id == self.config.lanes[lane]:
+        for lane, model_id in config.lanes.items():
+            if model_id == self.config.lanes.get(lane):
                 continue
-            if isinstance(getattr(self, lane), BaseChatModel):
+            if self._ready(lane) is not None:
                 msg = (
-                    f"lane {lane!r} is a ready chat model; a per-call {lane}_model "
+                    f"lane {lane!r} is a ready chat model; a per-call model "
                     f"({model_id!r}) cannot replace it"
                 )
                 raise ConfigError(msg)
@@ -852,14 +863,14 @@ class GeminiRouter(BaseChatModel):
     def _lane_for(self, call: _Call, lane: Lane) -> BaseChatModel:
         """The model that answers ``lane`` for this call: a per-call model ID wins."""
         model_id = call.config.lanes[lane]
-        if model_id == self.config.lanes[lane]:
+        if model_id == self.config.lanes.get(lane):
             return self.lane_model(lane)
-        model = self._extra_lanes.get(model_id)
+        model = self._override_lanes.get(model_id)
         if model is None:
             with self._build_lock:
-                model = self._extra_lanes.get(model_id)
+                model = self._override_lanes.get(model_id)
                 if model is None:
-                    model = self._extra_lanes[model_id] = self._build_google(model_id)
+                    model = self._override_lanes[model_id] = self._build_google(model_id)
         return model
 
     def _child_manager(
@@ -931,7 +942,7 @@ class GeminiRouter(BaseChatModel):
 
     def _fallback(self, decision: RouteDecision, call: _Call, error: Exception) -> RouteDecision:
         """The decision to retry on, or raise LaneError when there is none."""
-        target = call.config.error_fallbacks.get(decision.lane)
+        target = call.config.fallback_of(decision.lane)
         if (
             not call.config.fallback_on_error
             or target is None
