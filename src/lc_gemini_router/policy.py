@@ -114,6 +114,8 @@ class RouteRequest:
     tool_choice: str | None = None
     """Normalised: None / ``"auto"`` / ``"none"`` / ``"any"`` / a tool name."""
     lane_override: Lane | None = None
+    structured_output: bool = False
+    """The call asks for JSON (``response_json_schema`` or a JSON mime type)."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """Per-call config overrides already applied to the config (kept for the record)."""
 
@@ -225,6 +227,11 @@ def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision 
         return _decision(request, config, config.long_context_lane, "rule", reason, rounds=rounds)
     if request.forces_tool and config.forced_tool_choice_lane is not None:
         reason = f"tool_choice forces a tool call ({request.tool_choice})"
+        lane = config.forced_tool_choice_lane
+        return _decision(request, config, lane, "rule", reason, rounds=rounds)
+    if request.structured_output and config.forced_tool_choice_lane is not None:
+        # Structured output is extraction-shaped work, whichever method asks for it.
+        reason = "structured output (JSON schema)"
         lane = config.forced_tool_choice_lane
         return _decision(request, config, lane, "rule", reason, rounds=rounds)
     if config.text_rules:

@@ -152,12 +152,18 @@ def annotate(
     return payload
 
 
-def decision_chunk(decision: RouteDecision, report: dict[str, Any] | None) -> ChatGenerationChunk:
+def decision_chunk(
+    decision: RouteDecision,
+    report: dict[str, Any] | None,
+    first: ChatGenerationChunk | None = None,
+) -> ChatGenerationChunk:
     """A stream's first chunk: the decision travels on one chunk only, since strings in
-    chunk metadata are concatenated when chunks merge."""
+    chunk metadata are concatenated when chunks merge. Its empty content has the type of
+    the lane's first chunk: ``""`` merged into list content would add an empty block."""
     meta = {ROUTER_METADATA_KEY: decision_payload(decision, report)}
+    empty: str | list[Any] = [] if first and isinstance(first.message.content, list) else ""
     return ChatGenerationChunk(
-        message=AIMessageChunk(content="", response_metadata=meta),
+        message=AIMessageChunk(content=empty, response_metadata=meta),
         generation_info=gateway_info(decision),
     )
 

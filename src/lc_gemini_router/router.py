@@ -42,7 +42,7 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 from langchain_core.exceptions import ModelNotFoundError
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
@@ -57,6 +57,7 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils import secret_from_env
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -193,6 +194,17 @@ def _check_per_call(overrides: Mapping[str, Any], lane_kwargs: Mapping[str, Any]
         if close:
             msg = f"unknown per-call setting {key!r}; did you mean {close[0]!r}?"
             raise ConfigError(msg)
+
+
+@functools.cache
+def _google_profile(model_id: str) -> ModelProfile | None:
+    """langchain-google-genai's profile of a model ID, without building a client."""
+    try:
+        from langchain_google_genai.chat_models import _get_default_model_profile
+    except ImportError:  # a private helper: a release without it only loses the profile
+        return None
+    profile = _get_default_model_profile(model_id)
+    return profile or None
 
 
 @functools.cache
@@ -397,7 +409,30 @@ class GeminiRouter(BaseChatModel):
             updates["classifier"] = {"model": classifier_id}
         if updates:
             self.config = self.config.with_overrides(updates)
+        if self.profile is None:
+            self.profile = self._lanes_profile()
         return self
+
+    def _lanes_profile(self) -> ModelProfile | None:
+        """What every lane can do (a request may land on any): flags all lanes share,
+        the smallest token limits. None when a lane's profile is unknown."""
+        profiles = []
+        for lane, model_id in self.config.lanes.items():
+            ready = self._ready(lane)
+            profile = ready.profile if ready is not None else _google_profile(model_id)
+            if not profile:
+                return None
+            profiles.append(dict(profile))
+        merged: dict[str, Any] = {"name": "GeminiRouter"}
+        for key in set().union(*profiles):
+            values = [p.get(key) for p in profiles]
+            if all(isinstance(v, bool) for v in values):
+                merged[key] = all(values)
+            elif key in ("max_input_tokens", "max_output_tokens") and all(
+                isinstance(v, int) for v in values
+            ):
+                merged[key] = min(cast("list[int]", values))
+        return cast("ModelProfile", merged)
 
     def __init__(self, **kwargs: Any) -> None:
         unknown = [key for key in kwargs if key not in _constructor_names()]
@@ -576,6 +611,10 @@ class GeminiRouter(BaseChatModel):
         params.update(overrides)
         return ChatGoogleGenerativeAI(**{k: v for k, v in params.items() if v is not None})
 
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in ``text`` as the lite lane counts them (Gemini's countTokens)."""
+        return self.lane_model("lite").get_num_tokens(text)
+
     # -- tools and structured output ---------------------------------------------------
 
     def bind_tools(
@@ -650,13 +689,13 @@ class GeminiRouter(BaseChatModel):
         if kwargs:
             msg = f"unsupported arguments {sorted(kwargs)}"
             raise ValueError(msg)
-        is_model = isinstance(schema, type) and issubclass(schema, BaseModel)
+        is_model = isinstance(schema, type) and is_basemodel_subclass(schema)  # v2 and v1
         llm: Runnable[LanguageModelInput, AIMessage]
         parser: Runnable[Any, Any]
         if method in ("json_schema", "json_mode"):
             if is_model:
                 model_cls = cast("type[BaseModel]", schema)
-                json_schema = model_cls.model_json_schema()
+                json_schema = convert_to_json_schema(model_cls)
                 parser = PydanticOutputParser(pydantic_object=model_cls)
             else:
                 json_schema = convert_to_json_schema(schema)
@@ -828,9 +867,16 @@ class GeminiRouter(BaseChatModel):
                 overrides[key] = value
             else:
                 lane_kwargs[key] = value
+        # LangChain's per-call model override: answer on that model, without routing.
+        pinned = lane_kwargs.pop("model", None)
         _check_per_call(overrides, lane_kwargs)
         lane = overrides.pop("lane", None)
         config = self.config.with_overrides(overrides)
+        if pinned and lane is None:
+            model_id = normalize_model_id(str(pinned))
+            lane = next((n for n, m in config.lanes.items() if m == model_id), None)
+            if lane is None:  # a model no lane has: the pro lane answers on it
+                lane, config = "pro", config.with_overrides({"pro_model": model_id})
         if lane is not None and lane not in config.lanes:
             raise UnknownLaneError(str(lane), tuple(config.lanes))
         self._check_lane_overrides(config)
@@ -841,6 +887,8 @@ class GeminiRouter(BaseChatModel):
             tool_names=names,
             tool_choice=_normalise_tool_choice(lane_kwargs.get("tool_choice")),
             lane_override=lane,
+            structured_output="response_json_schema" in lane_kwargs
+            or lane_kwargs.get("response_mime_type") == "application/json",
             overrides=overrides,
         )
         ruled = rule_decision(request, config)
@@ -1046,7 +1094,7 @@ class GeminiRouter(BaseChatModel):
             if events is not None:
                 yield Emit(events, COST_EVENT, payload, run_id)
             return result
-        yield Out(decision_chunk(decision, report))
+        yield Out(decision_chunk(decision, report, first))
         tally = StreamTally()
         try:
             while first is not None:

@@ -4,7 +4,9 @@
 ``:streamGenerateContent?alt=sse`` on 127.0.0.1 for the versions ``v1``, ``v1beta``
 and ``v1alpha``, answering the way Gemini does. Like Gemini, ``v1`` does not serve
 ``-preview`` models, ``-latest`` aliases or experimental models: it answers 404
-NOT_FOUND with Gemini's message. Everything else is the same on every version:
+NOT_FOUND with Gemini's message. ``:countTokens`` answers ``totalTokens`` (the same
+~4 characters per token the usage counts use). Everything else is the same on every
+version:
 usage metadata (cumulative while streaming), thought signatures that are checked
 on replay, Google-style error bodies, inline PNG images, and JSON that validates
 against the request's response schema. The real ``ChatGoogleGenerativeAI`` talks
@@ -87,7 +89,7 @@ _STATUS_MESSAGES = {
     503: "The model is overloaded. Please try again later.",
 }
 _PATH = re.compile(
-    r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent)$"
+    r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent|countTokens)$"
 )
 # Headers that carry credentials are never kept in the request log.
 _SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization", "proxy-authorization", "cookie"})
@@ -789,6 +791,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payloads = 404, [_error_body(404, _not_found(req))]
         elif not isinstance(body, dict):
             status, payloads = 400, [_error_body(400, "Invalid JSON payload received.")]
+        elif req.method == "countTokens":  # no script is consumed by a count
+            status, payloads = 200, [{"totalTokens": _estimate(req.prompt_text, minimum=1)}]
         else:
             status, payloads = sim._decide(req)
         delay = sim._delay_for(req.model)
