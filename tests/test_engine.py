@@ -192,3 +192,26 @@ def test_the_router_owns_its_pool() -> None:
         assert router._pool is None
         with pytest.raises(RuntimeError, match="shutdown"):
             pool.submit(print)
+
+
+def test_one_handler_attached_twice_counts_each_call_once(
+    sim: GeminiSimulator, backend: Backend
+) -> None:
+    router = live_router(sim)
+    with get_gemini_cost_callback() as cb:
+        router.invoke(HARD_PROMPT, config={"callbacks": [cb]})  # the hook and config
+    assert (cb.by_role["classifier"].calls, cb.by_role["answer"].calls) == (1, 1)
+    assert cb.total_cost == backend.answer_cost(PRO) + backend.classifier_cost
+
+
+def test_langchain_cache_hits_are_not_billed(sim: GeminiSimulator, backend: Backend) -> None:
+    from langchain_core.caches import InMemoryCache
+
+    router = live_router(sim, cache=InMemoryCache())
+    with get_gemini_cost_callback() as cb:
+        first = router.invoke(HARD_PROMPT)
+        again = router.invoke(HARD_PROMPT)
+    assert again.text == first.text
+    assert sum(1 for r in sim.requests if not is_classifier(r)) == 1  # one real answer
+    assert (cb.calls, cb.llm_cache_hits) == (2, 1)  # its classifier call and the answer
+    assert cb.total_cost == backend.answer_cost(PRO) + backend.classifier_cost

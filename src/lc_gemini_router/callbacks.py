@@ -28,6 +28,7 @@ import json
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -186,6 +187,21 @@ class _RunInfo:
     router_run_id: str | None = None
 
 
+_FINISHED_KEPT = 4096
+"""Finished run ids remembered to drop a second delivery (bounded: memory stays flat)."""
+
+
+def _is_llm_cache_hit(response: LLMResult) -> bool:
+    """LangChain's own cache answered: it marks the copy ``usage_metadata["total_cost"]=0``."""
+    for generations in response.generations:
+        for generation in generations:
+            message = getattr(generation, "message", None)
+            usage = getattr(message, "usage_metadata", None) or {}
+            if "total_cost" in usage and usage["total_cost"] == 0:
+                return True
+    return False
+
+
 class GeminiCostCallbackHandler(BaseCallbackHandler):
     """Prices every chat-model run it sees and keeps totals by model and role.
 
@@ -231,6 +247,10 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         self.service_tier: ServiceTier = service_tier
         self._lock = threading.Lock()
         self._runs: dict[UUID, _RunInfo] = {}
+        # Runs already counted: the same handler attached twice (the context hook and
+        # ``config["callbacks"]``) hears each end twice and must count it once.
+        self._finished: OrderedDict[UUID, None] = OrderedDict()
+        self._llm_cache_hits = 0
         self._totals = UsageTotals()
         self._by_model: dict[str, UsageTotals] = {}
         self._by_role: dict[str, UsageTotals] = {}
@@ -265,6 +285,11 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
     def savings(self) -> Decimal:
         """``reference_cost - total_cost``."""
         return self._totals.savings
+
+    @property
+    def llm_cache_hits(self) -> int:
+        """Answers LangChain's own LLM cache gave: no API call, not billed, not counted."""
+        return self._llm_cache_hits
 
     @property
     def calls(self) -> int:
@@ -377,7 +402,16 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         with self._lock:
+            if run_id in self._finished:
+                return
+            self._finished[run_id] = None
+            if len(self._finished) > _FINISHED_KEPT:
+                self._finished.popitem(last=False)
             info = self._runs.pop(run_id, None)
+        if _is_llm_cache_hit(response):
+            with self._lock:
+                self._llm_cache_hits += 1
+            return
         try:
             record = self._price(response, run_id, parent_run_id, info)
         except Exception as exc:  # pricing must never break the user's run
@@ -456,7 +490,7 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         router_run = meta.get(ROUTER_RUN_METADATA_KEY)
         info = _RunInfo(role, tier, router_run if isinstance(router_run, str) else None)
         with self._lock:
-            self._runs[run_id] = info
+            self._runs.setdefault(run_id, info)
 
     def _price(
         self,
