@@ -45,7 +45,7 @@ PACKAGES = (
 
 def default_data_dir() -> Path:
     """RouteLLM's labelled data: the copy that ships with the package."""
-    from lc_gemini_router.evaluation import BUNDLED_DATA
+    from lc_gemini_router.tools.evaluation import BUNDLED_DATA
 
     return BUNDLED_DATA
 

@@ -37,7 +37,7 @@ from lc_gemini_router import (
     render_classifier_input,
 )
 from lc_gemini_router.api_versions import ROUTER_API_VERSION
-from lc_gemini_router.simulator import GeminiSimulator
+from lc_gemini_router.testing.simulator import GeminiSimulator
 
 __all__ = ["GOALS", "run_overhead"]
 

@@ -49,7 +49,7 @@ from lc_gemini_router import (
     GeminiRouter,
     get_gemini_cost_callback,
 )
-from lc_gemini_router.simulator import GeminiSimulator
+from lc_gemini_router.testing.simulator import GeminiSimulator
 
 __all__ = ["MEMORY_GOAL", "WALL_GOAL", "run_scale"]
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from benchmarks.common import lane_cost
 from benchmarks.fakes import LITE, PRO, PRO_TOOLS
-from lc_gemini_router.simulator import SimReply, SimRequest
+from lc_gemini_router.testing.simulator import SimReply, SimRequest
 
 __all__ = ["CLASSIFIER_TOKENS", "LANE_TOKENS", "expected_cost", "is_classifier", "respond"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lc_gemini_router.cli import main
+from lc_gemini_router.tools.cli import main
 
 PREFIX = "lc-gemini-router: error: "
 

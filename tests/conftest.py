@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from lc_gemini_router.api_versions import API_VERSION_ENV
-from lc_gemini_router.simulator import GeminiSimulator
+from lc_gemini_router.testing.simulator import GeminiSimulator
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from lc_gemini_router import GeminiRouter, RouterConfig
-from lc_gemini_router.simulator import GeminiSimulator, SimReply, SimRequest
+from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
 
 LITE = "gemini-3.1-flash-lite"
 PRO = "gemini-3.1-pro-preview"

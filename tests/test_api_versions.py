@@ -28,7 +28,7 @@ from lc_gemini_router.api_versions import (
     served_on,
 )
 from lc_gemini_router.errors import ApiVersionWarning
-from lc_gemini_router.simulator import GeminiSimulator
+from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.cli_kit import PREFIX, run
 from tests.routing_kit import LITE, PRO, PRO_TOOLS, Backend, is_classifier, live_router
 

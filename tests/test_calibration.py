@@ -21,7 +21,15 @@ from lc_gemini_router import (
     RouterConfig,
     price_usage,
 )
-from lc_gemini_router.calibration import (
+from lc_gemini_router.classify.classifier import render_classifier_input
+from lc_gemini_router.routing.thresholds import (
+    ScoredRequest,
+    ThresholdPoint,
+    candidate_thresholds,
+    lane_at,
+    sweep,
+)
+from lc_gemini_router.tools.calibration import (
     CLASSIFIER_OUTPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
     Calibration,
@@ -34,15 +42,7 @@ from lc_gemini_router.calibration import (
     score_sample,
     write_config,
 )
-from lc_gemini_router.classifier import render_classifier_input
-from lc_gemini_router.demo import gemini_backend, run_workload
-from lc_gemini_router.thresholds import (
-    ScoredRequest,
-    ThresholdPoint,
-    candidate_thresholds,
-    lane_at,
-    sweep,
-)
+from lc_gemini_router.tools.demo import gemini_backend, run_workload
 from tests.cli_kit import one_line_error, run
 
 pytestmark = pytest.mark.usefixtures("offline_cli")

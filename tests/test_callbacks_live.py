@@ -10,7 +10,7 @@ import pytest
 from langchain_google_genai import ChatGoogleGenerativeAI
 
 from lc_gemini_router import get_gemini_cost_callback, price_usage
-from lc_gemini_router.simulator import GeminiSimulator, SimReply, SimRequest
+from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
 
 MILLION = Decimal(1_000_000)
 

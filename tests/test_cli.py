@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from lc_gemini_router import LaneError
-from lc_gemini_router.demo import WORKLOAD, gemini_backend, run_workload
-from lc_gemini_router.formatting import usd
+from lc_gemini_router.tools.demo import WORKLOAD, gemini_backend, run_workload
+from lc_gemini_router.tools.formatting import usd
 from tests.cli_kit import one_line_error, run
 
 pytestmark = pytest.mark.usefixtures("offline_cli")
@@ -201,7 +201,7 @@ def test_demo_failures_are_one_line(
     def fail(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr("lc_gemini_router.demo.run_workload", fail)
+    monkeypatch.setattr("lc_gemini_router.tools.demo.run_workload", fail)
     exit_code, _, err = run(capsys, "demo")
     assert exit_code == code
     assert message in one_line_error(err)

@@ -20,7 +20,7 @@ from lc_gemini_router import (
     price_message,
     price_usage,
 )
-from lc_gemini_router.pricing import ServiceTier
+from lc_gemini_router.pricing.catalog import ServiceTier
 
 
 def usage(inp: int, out: int, *, cached: int = 0, thinking: int = 0) -> dict[str, object]:

@@ -26,7 +26,8 @@ from lc_gemini_router import (
     RouterConfig,
     render_classifier_input,
 )
-from lc_gemini_router.demo import (
+from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
+from lc_gemini_router.tools.demo import (
     DEMO_TOOLS,
     MAX_TOOL_STEPS,
     WORKLOAD,
@@ -37,7 +38,6 @@ from lc_gemini_router.demo import (
     run_workload,
     simulated_responder,
 )
-from lc_gemini_router.simulator import GeminiSimulator, SimReply, SimRequest
 
 LITE = "gemini-3.1-flash-lite"
 PRO = "gemini-3.1-pro-preview"

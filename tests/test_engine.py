@@ -20,10 +20,10 @@ from lc_gemini_router import (
     RouterConfig,
     ScoreCache,
     get_gemini_cost_callback,
-    speculation,
 )
-from lc_gemini_router.callbacks import WASTED_EVENT
-from lc_gemini_router.simulator import GeminiSimulator
+from lc_gemini_router.callbacks.handler import WASTED_EVENT
+from lc_gemini_router.lanes import speculation
+from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.fakes import ManualClock
 from tests.routing_kit import LITE, PRO, Backend, is_classifier, live_router
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from lc_gemini_router.config import RouterConfig
-from lc_gemini_router.evaluation import (
+from lc_gemini_router.pricing.catalog import default_catalog
+from lc_gemini_router.tools.evaluation import (
     BUNDLED_DATA,
     DEFAULT_OUTPUT_TOKENS,
     STRONG_MODEL,
@@ -30,7 +31,6 @@ from lc_gemini_router.evaluation import (
     plot_curve,
     score_items,
 )
-from lc_gemini_router.pricing import default_catalog
 from tests.cli_kit import one_line_error, run
 
 pytestmark = pytest.mark.usefixtures("offline_cli")

@@ -6,7 +6,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from lc_gemini_router import ConfigError, RouterConfig, RouteRequest, rule_decision
-from lc_gemini_router.heuristics import UNCERTAIN, text_prior
+from lc_gemini_router.routing.heuristics import UNCERTAIN, text_prior
 
 
 @pytest.mark.parametrize(

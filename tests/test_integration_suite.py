@@ -26,7 +26,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from lc_gemini_router import GeminiRouter
-from lc_gemini_router.simulator import GeminiSimulator, SimReply, SimRequest, example_from_schema
+from lc_gemini_router.testing.simulator import (
+    GeminiSimulator,
+    SimReply,
+    SimRequest,
+    example_from_schema,
+)
 
 PRO = "gemini-3.1-pro-preview"
 _Mode = Literal["invoke", "stream"]
@@ -123,7 +128,7 @@ def _sample_wav() -> bytes:
 
 
 def _sample_png() -> bytes:
-    from lc_gemini_router.simulator import _png  # a tiny valid PNG
+    from lc_gemini_router.testing.simulator import _png  # a tiny valid PNG
 
     return base64.b64decode(_png("512"))
 

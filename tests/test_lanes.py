@@ -16,7 +16,7 @@ from lc_gemini_router import (
     UnknownLaneError,
     UnknownPriceWarning,
 )
-from lc_gemini_router.simulator import GeminiSimulator
+from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.routing_kit import LITE, PRO, Backend, is_classifier, live_router
 
 FLASH = "gemini-3.5-flash"

@@ -18,7 +18,7 @@ from lc_gemini_router import (
     decide,
     rule_decision,
 )
-from lc_gemini_router.policy import estimate_tokens, tool_rounds_in_turn, turn_lane
+from lc_gemini_router.routing.policy import estimate_tokens, tool_rounds_in_turn, turn_lane
 
 CONFIG = RouterConfig()
 

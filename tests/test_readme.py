@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from lc_gemini_router import ClassifierSettings, RouterConfig
-from lc_gemini_router.simulator import GeminiSimulator
+from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.routing_kit import Backend, is_classifier
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -67,7 +67,7 @@ def cli_lines() -> list[str]:
 def test_readme_cli_examples_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lc_gemini_router.cli import main
+    from lc_gemini_router.tools.cli import main
 
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)

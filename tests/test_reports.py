@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from lc_gemini_router.callbacks import GeminiCostCallbackHandler
+from lc_gemini_router.callbacks.handler import GeminiCostCallbackHandler
 from lc_gemini_router.config import RouterConfig
-from lc_gemini_router.demo import WORKLOAD, DemoResult, gemini_backend, run_workload
 from lc_gemini_router.errors import ConfigError
-from lc_gemini_router.formatting import usd
-from lc_gemini_router.reports import (
+from lc_gemini_router.tools.demo import WORKLOAD, DemoResult, gemini_backend, run_workload
+from lc_gemini_router.tools.formatting import usd
+from lc_gemini_router.tools.reports import (
     PLOT_FILES,
     REPORT_HTML,
     LogRecord,

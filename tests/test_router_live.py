@@ -34,7 +34,7 @@ from lc_gemini_router import (
     RouterConfig,
     get_gemini_cost_callback,
 )
-from lc_gemini_router.simulator import GeminiSimulator, SimReply
+from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply
 from tests.routing_kit import LITE, PRO, PRO_TOOLS, Backend, cost, is_classifier, live_router
 
 

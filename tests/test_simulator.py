@@ -29,7 +29,7 @@ from langchain_google_genai.chat_models import (
 )
 from pydantic import BaseModel, Field
 
-from lc_gemini_router.simulator import (
+from lc_gemini_router.testing.simulator import (
     SKIP_THOUGHT_SIGNATURE,
     GeminiSimulator,
     SimReply,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from lc_gemini_router import Category, ClassifierSettings, RouterConfig
-from lc_gemini_router.thresholds import (
+from lc_gemini_router.routing.thresholds import (
     ScoredRequest,
     candidate_thresholds,
     lane_at,

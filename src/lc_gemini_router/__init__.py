@@ -1,6 +1,6 @@
 """lc-gemini-router: route LangChain calls between Gemini Flash-Lite and Pro, priced exactly."""
 
-from lc_gemini_router.callbacks import (
+from lc_gemini_router.callbacks.handler import (
     CLASSIFIER_TAG,
     ROLE_ANSWER,
     ROLE_CLASSIFIER,
@@ -15,7 +15,7 @@ from lc_gemini_router.callbacks import (
     UsageTotals,
     get_gemini_cost_callback,
 )
-from lc_gemini_router.classifier import (
+from lc_gemini_router.classify.classifier import (
     CLASSIFIER_INSTRUCTION,
     Classifier,
     ClassifierOutcome,
@@ -30,7 +30,6 @@ from lc_gemini_router.config import (
     LaneSpec,
     RouterConfig,
 )
-from lc_gemini_router.costs import CostBreakdown, image_sizes, price_message, price_usage
 from lc_gemini_router.errors import (
     ConfigError,
     GeminiRouterError,
@@ -42,15 +41,7 @@ from lc_gemini_router.errors import (
     UnknownPriceWarning,
     UnsupportedInputError,
 )
-from lc_gemini_router.policy import (
-    ClassifierScore,
-    DecisionSource,
-    RouteDecision,
-    RouteRequest,
-    decide,
-    rule_decision,
-)
-from lc_gemini_router.pricing import (
+from lc_gemini_router.pricing.catalog import (
     GroundingPrice,
     ModelPrice,
     PriceCatalog,
@@ -60,8 +51,17 @@ from lc_gemini_router.pricing import (
     load_catalog,
     normalize_model_id,
 )
+from lc_gemini_router.pricing.costs import CostBreakdown, image_sizes, price_message, price_usage
 from lc_gemini_router.router import COST_EVENT, DECISION_EVENT, GeminiRouter
-from lc_gemini_router.signatures import strip_foreign_signatures
+from lc_gemini_router.routing.policy import (
+    ClassifierScore,
+    DecisionSource,
+    RouteDecision,
+    RouteRequest,
+    decide,
+    rule_decision,
+)
+from lc_gemini_router.routing.signatures import strip_foreign_signatures
 from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore
 
 __version__ = "0.1.0"

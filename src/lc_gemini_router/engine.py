@@ -39,7 +39,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from lc_gemini_router.speculation import AsyncStreamPump, StreamPump
+from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
 
 __all__ = [
     "Cancel",

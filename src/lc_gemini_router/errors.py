@@ -11,8 +11,9 @@ warning class, so callers can catch or filter the whole family at once::
     ├── UnsupportedInputError (also ValueError) input the router cannot route
     ├── LaneError                             a lane failed after its retries, no fallback
     ├── DatasetError (also ValueError)        an evaluation dataset that cannot be read
-    │                                         (``lc_gemini_router.evaluation``)
-    └── CliError                              a command-line mistake (``lc_gemini_router.cli``)
+    │                                         (``lc_gemini_router.tools.evaluation``)
+    └── CliError                              a command-line mistake
+                                              (``lc_gemini_router.tools.cli``)
 
     GeminiRouterWarning (UserWarning)
     ├── UnknownPriceWarning                   a model with no price: its cost is None

@@ -1,6 +1,6 @@
 """GeminiRouter: a LangChain chat model that routes each call to Flash-Lite or Pro.
 
-Per call it (1) applies the free rules of :mod:`lc_gemini_router.policy`, (2) when
+Per call it (1) applies the free rules of :mod:`lc_gemini_router.routing.policy`, (2) when
 they leave the call open, asks the Flash-Lite classifier for a score in a child
 run tagged ``nostream`` and marked with the classifier role, (3) calls the chosen
 lane's model *inline* (``_generate`` / ``_stream`` with the router's own run
@@ -74,14 +74,24 @@ from lc_gemini_router.api_versions import (
     lane_api_version,
     v1_problem,
 )
-from lc_gemini_router.callbacks import (
+from lc_gemini_router.callbacks.handler import (
     CLASSIFIER_TAG,
     ROLE_CLASSIFIER,
     ROLE_METADATA_KEY,
     ROUTER_RUN_METADATA_KEY,
     WASTED_EVENT,
 )
-from lc_gemini_router.classifier import Classifier, ClassifierOutcome
+from lc_gemini_router.callbacks.payloads import (
+    StreamTally,
+    annotate,
+    answer_report,
+    classifier_report,
+    cost_chunk,
+    decision_chunk,
+    decision_payload,
+    waste_payload,
+)
+from lc_gemini_router.classify.classifier import Classifier, ClassifierOutcome
 from lc_gemini_router.config import LANES, Lane, RouterConfig
 from lc_gemini_router.engine import (
     Cancel,
@@ -109,25 +119,15 @@ from lc_gemini_router.errors import (
     UnsupportedInputError,
     unknown_name_hint,
 )
-from lc_gemini_router.policy import (
+from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
+from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, normalize_model_id
+from lc_gemini_router.routing.policy import (
     RouteDecision,
     RouteRequest,
     rule_decision,
     score_decision,
 )
-from lc_gemini_router.pricing import PriceCatalog, default_catalog, normalize_model_id
-from lc_gemini_router.reporting import (
-    StreamTally,
-    annotate,
-    answer_report,
-    classifier_report,
-    cost_chunk,
-    decision_chunk,
-    decision_payload,
-    waste_payload,
-)
-from lc_gemini_router.signatures import strip_foreign_signatures
-from lc_gemini_router.speculation import AsyncStreamPump, StreamPump
+from lc_gemini_router.routing.signatures import strip_foreign_signatures
 from lc_gemini_router.state import Breaker, ScoreStore
 
 __all__ = ["COST_EVENT", "DECISION_EVENT", "GeminiRouter"]
@@ -546,7 +546,7 @@ class GeminiRouter(BaseChatModel):
 
     @property
     def classifier_runner(self) -> Classifier:
-        """The :class:`~lc_gemini_router.classifier.Classifier` (built on first use)."""
+        """The :class:`~lc_gemini_router.classify.classifier.Classifier` (built on first use)."""
         if self._classifier is None:
             with self._build_lock:
                 if self._classifier is None:

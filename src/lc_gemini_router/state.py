@@ -30,7 +30,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from lc_gemini_router.policy import ClassifierScore
+from lc_gemini_router.routing.policy import ClassifierScore
 
 __all__ = ["Breaker", "BudgetLedger", "CircuitBreaker", "ScoreCache", "ScoreStore", "score_key"]
 

@@ -1,14 +1,14 @@
 """A ready backend and a built-in workload: the router on real Gemini or offline.
 
 :func:`gemini_backend` yields a :class:`Backend`: the live Gemini API when an API
-key is set, else an embedded :class:`~lc_gemini_router.simulator.GeminiSimulator`
+key is set, else an embedded :class:`~lc_gemini_router.testing.simulator.GeminiSimulator`
 that the real ``ChatGoogleGenerativeAI`` talks to over loopback HTTP, answering
 like Gemini would (:func:`simulated_responder`). :func:`run_workload` routes a
 mixed workload (:data:`WORKLOAD`) through one :class:`~lc_gemini_router.GeminiRouter`
 and prices every call exactly. The CLI's ``demo`` command and the notebooks use it.
 
 Example:
-    >>> from lc_gemini_router.demo import WORKLOAD, gemini_backend, run_workload
+    >>> from lc_gemini_router.tools.demo import WORKLOAD, gemini_backend, run_workload
     >>> with gemini_backend(live=False) as backend:
     ...     results, cb = run_workload(backend, WORKLOAD[:2])
     >>> [(r.task.name, r.decision.lane) for r in results]
@@ -33,7 +33,7 @@ from typing import IO, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 
-from lc_gemini_router.callbacks import (
+from lc_gemini_router.callbacks.handler import (
     ROLE_CLASSIFIER,
     ROUTER_METADATA_KEY,
     GeminiCostCallbackHandler,
@@ -41,9 +41,9 @@ from lc_gemini_router.callbacks import (
 )
 from lc_gemini_router.config import Category, RouterConfig
 from lc_gemini_router.errors import ConfigError
-from lc_gemini_router.policy import RouteDecision
 from lc_gemini_router.router import GeminiRouter
-from lc_gemini_router.simulator import GeminiSimulator, Responder, SimReply, SimRequest
+from lc_gemini_router.routing.policy import RouteDecision
+from lc_gemini_router.testing.simulator import GeminiSimulator, Responder, SimReply, SimRequest
 
 __all__ = [
     "API_KEY_VARIABLES",
@@ -139,7 +139,7 @@ def gemini_backend(*, live: bool | None = None) -> Iterator[Backend]:
         ConfigError: ``live=True`` and no API key is set.
 
     Example:
-        >>> from lc_gemini_router.demo import gemini_backend
+        >>> from lc_gemini_router.tools.demo import gemini_backend
         >>> with gemini_backend(live=False) as backend:
         ...     backend.live, backend.base_url.startswith("http://127.0.0.1:")
         (False, True)
@@ -398,11 +398,11 @@ def simulated_responder() -> Responder:
     output gets token counts only; the simulator fills schema-valid JSON.
 
     Returns:
-        A responder for :class:`~lc_gemini_router.simulator.GeminiSimulator`.
+        A responder for :class:`~lc_gemini_router.testing.simulator.GeminiSimulator`.
 
     Example:
-        >>> from lc_gemini_router.demo import simulated_responder
-        >>> from lc_gemini_router.simulator import GeminiSimulator
+        >>> from lc_gemini_router.tools.demo import simulated_responder
+        >>> from lc_gemini_router.testing.simulator import GeminiSimulator
         >>> from langchain_google_genai import ChatGoogleGenerativeAI
         >>> with GeminiSimulator(responder=simulated_responder()) as sim:
         ...     llm = ChatGoogleGenerativeAI(

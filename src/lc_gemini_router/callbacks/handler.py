@@ -44,9 +44,14 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
-from lc_gemini_router.costs import CostBreakdown, image_sizes, price_quietly
 from lc_gemini_router.errors import ConfigError, UnknownPriceWarning
-from lc_gemini_router.pricing import SERVICE_TIERS, PriceCatalog, ServiceTier, default_catalog
+from lc_gemini_router.pricing.catalog import (
+    SERVICE_TIERS,
+    PriceCatalog,
+    ServiceTier,
+    default_catalog,
+)
+from lc_gemini_router.pricing.costs import CostBreakdown, image_sizes, price_quietly
 
 __all__ = [
     "CLASSIFIER_TAG",

@@ -33,7 +33,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from lc_gemini_router.errors import ConfigError, ModelLifecycleWarning, UnknownPriceWarning
-from lc_gemini_router.pricing import (
+from lc_gemini_router.pricing.catalog import (
     SERVICE_TIERS,
     PriceCatalog,
     Rates,

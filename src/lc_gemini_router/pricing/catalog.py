@@ -364,5 +364,6 @@ def _parse_catalog(text: str, *, origin: str, json_format: bool) -> PriceCatalog
 @lru_cache(maxsize=1)
 def default_catalog() -> PriceCatalog:
     """The catalog shipped with the package (read once, then shared: it is immutable)."""
-    text = resources.files("lc_gemini_router").joinpath("data/prices.toml").read_text("utf-8")
-    return _parse_catalog(text, origin="lc_gemini_router/data/prices.toml", json_format=False)
+    data = resources.files("lc_gemini_router.pricing").joinpath("data/prices.toml")
+    origin = "lc_gemini_router/pricing/data/prices.toml"
+    return _parse_catalog(data.read_text("utf-8"), origin=origin, json_format=False)

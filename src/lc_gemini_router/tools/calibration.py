@@ -44,15 +44,15 @@ that brings its own score is estimated from the classifier's bounded input unles
 :func:`score_sample` (the router's classifier, live or simulated).
 
 Then :func:`calibrate` replays the requests through the router's policy
-(:func:`lc_gemini_router.thresholds.sweep`) at the candidate thresholds and picks
+(:func:`lc_gemini_router.routing.thresholds.sweep`) at the candidate thresholds and picks
 the one that meets a target Pro share or a budget per 1,000 requests;
 :func:`write_config` writes the router config with that threshold as TOML that
 :meth:`RouterConfig.from_toml` loads.
 
 Example:
     >>> from decimal import Decimal
-    >>> from lc_gemini_router.calibration import calibrate
-    >>> from lc_gemini_router.thresholds import ScoredRequest
+    >>> from lc_gemini_router.tools.calibration import calibrate
+    >>> from lc_gemini_router.routing.thresholds import ScoredRequest
     >>> sample = [
     ...     ScoredRequest(f"r{i}", score=i / 10, lite_cost=Decimal("0.001"),
     ...                   pro_cost=Decimal("0.008"))
@@ -79,16 +79,25 @@ from typing import Any, Literal, NoReturn
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lc_gemini_router.callbacks import ROLE_ANSWER, ROLE_CLASSIFIER, get_gemini_cost_callback
-from lc_gemini_router.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
+from lc_gemini_router.callbacks.handler import (
+    ROLE_ANSWER,
+    ROLE_CLASSIFIER,
+    get_gemini_cost_callback,
+)
+from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.config import Category, RouterConfig
-from lc_gemini_router.costs import price_quietly
 from lc_gemini_router.errors import ConfigError, unknown_name_hint
-from lc_gemini_router.jsonl import JsonLine, read_json_lines
-from lc_gemini_router.policy import RouteDecision, RouteRequest, rule_decision
-from lc_gemini_router.pricing import ServiceTier
+from lc_gemini_router.pricing.catalog import ServiceTier
+from lc_gemini_router.pricing.costs import price_quietly
 from lc_gemini_router.router import GeminiRouter
-from lc_gemini_router.thresholds import ScoredRequest, ThresholdPoint, candidate_thresholds, sweep
+from lc_gemini_router.routing.policy import RouteDecision, RouteRequest, rule_decision
+from lc_gemini_router.routing.thresholds import (
+    ScoredRequest,
+    ThresholdPoint,
+    candidate_thresholds,
+    sweep,
+)
+from lc_gemini_router.tools.jsonl import JsonLine, read_json_lines
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -621,9 +630,9 @@ def calibrate(
     """Pick the escalation threshold that meets one target on these requests.
 
     Candidates are the thresholds at which some decision changes
-    (:func:`~lc_gemini_router.thresholds.candidate_thresholds`, capped at 1, the
+    (:func:`~lc_gemini_router.routing.thresholds.candidate_thresholds`, capped at 1, the
     highest threshold a config holds); each is replayed through the router's policy
-    (:func:`~lc_gemini_router.thresholds.sweep`).
+    (:func:`~lc_gemini_router.routing.thresholds.sweep`).
 
     Args:
         requests: the sample (see :func:`load_sample`).

@@ -2,11 +2,11 @@
 
 Calibration and evaluation both replay requests whose classifier scores are known
 (recorded by the router's cost log, scored live, or simulated) through the router's
-own policy (:func:`lc_gemini_router.policy.score_decision`) at many thresholds.
+own policy (:func:`lc_gemini_router.routing.policy.score_decision`) at many thresholds.
 
 Example:
     >>> from decimal import Decimal
-    >>> from lc_gemini_router.thresholds import ScoredRequest, sweep
+    >>> from lc_gemini_router.routing.thresholds import ScoredRequest, sweep
     >>> requests = [
     ...     ScoredRequest("a", score=0.2, lite_cost=Decimal("0.001"), pro_cost=Decimal("0.008")),
     ...     ScoredRequest("b", score=0.9, lite_cost=Decimal("0.001"), pro_cost=Decimal("0.008")),
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from lc_gemini_router.config import Category, Lane, RouterConfig
-from lc_gemini_router.policy import ClassifierScore, RouteRequest, score_decision
+from lc_gemini_router.routing.policy import ClassifierScore, RouteRequest, score_decision
 
 __all__ = ["ScoredRequest", "ThresholdPoint", "candidate_thresholds", "lane_at", "sweep"]
 

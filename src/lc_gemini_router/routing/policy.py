@@ -36,9 +36,9 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, Field
 
-from lc_gemini_router.callbacks import ROUTER_METADATA_KEY
+from lc_gemini_router.callbacks.handler import ROUTER_METADATA_KEY
 from lc_gemini_router.config import LANES, Category, Lane, RouterConfig
-from lc_gemini_router.heuristics import text_prior
+from lc_gemini_router.routing.heuristics import text_prior
 
 __all__ = [
     "ClassifierScore",

@@ -22,7 +22,7 @@ one line on stderr; a lane that fails for good ends with exit code 1.
 The output uses rich (the ``cli`` extra), imported only when a command runs.
 
 Example:
-    >>> from lc_gemini_router.cli import main
+    >>> from lc_gemini_router.tools.cli import main
     >>> main(["price", "gemini-3.1-flash-lite", "--input", "500", "--output", "100"])
     ... # doctest: +SKIP
     0
@@ -39,7 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from lc_gemini_router.callbacks import (
+from lc_gemini_router.callbacks.handler import (
     ROLE_ANSWER,
     ROLE_CLASSIFIER,
     ROUTER_METADATA_KEY,
@@ -52,15 +52,15 @@ from lc_gemini_router.errors import (
     GeminiRouterWarning,
     LaneError,
 )
-from lc_gemini_router.formatting import share_of, usd
-from lc_gemini_router.policy import RouteDecision
-from lc_gemini_router.pricing import (
+from lc_gemini_router.pricing.catalog import (
     SERVICE_TIERS,
     ModelPrice,
     Rates,
     ServiceTier,
     default_catalog,
 )
+from lc_gemini_router.routing.policy import RouteDecision
+from lc_gemini_router.tools.formatting import share_of, usd
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
@@ -68,9 +68,9 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-    from lc_gemini_router.callbacks import GeminiCostCallbackHandler
-    from lc_gemini_router.demo import DemoResult
+    from lc_gemini_router.callbacks.handler import GeminiCostCallbackHandler
     from lc_gemini_router.router import GeminiRouter
+    from lc_gemini_router.tools.demo import DemoResult
 
 __all__ = ["CliError", "backend_problem", "main", "route_decision", "usd"]
 
@@ -119,7 +119,7 @@ def _live_flag(args: argparse.Namespace) -> bool | None:
 
 def _tool_names(count: int) -> tuple[str, ...]:
     """Names for ``route --tools N``: the demo's tools first, then numbered ones."""
-    from lc_gemini_router.demo import DEMO_TOOLS
+    from lc_gemini_router.tools.demo import DEMO_TOOLS
 
     names = [t.name for t in DEMO_TOOLS][:count]
     return (*names, *(f"tool_{i}" for i in range(len(names) + 1, count + 1)))
@@ -336,7 +336,7 @@ def _open_log(path: str | None) -> IO[str] | None:
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from lc_gemini_router.demo import WORKLOAD, gemini_backend, run_workload
+    from lc_gemini_router.tools.demo import WORKLOAD, gemini_backend, run_workload
 
     config = _load_config(args.config)
     log = _open_log(args.log)
@@ -382,7 +382,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
 def _cmd_route(args: argparse.Namespace, console: Console) -> int:
     from rich.text import Text
 
-    from lc_gemini_router.demo import gemini_backend
+    from lc_gemini_router.tools.demo import gemini_backend
 
     config = _load_config(args.config)
     names = _tool_names(args.tools)
@@ -484,7 +484,7 @@ def _rates(entry: ModelPrice, tier: ServiceTier, long_context: bool) -> Rates:
 
 
 def _cmd_price(args: argparse.Namespace, console: Console) -> int:
-    from lc_gemini_router.costs import price_quietly
+    from lc_gemini_router.pricing.costs import price_quietly
 
     catalog = default_catalog()
     entry = catalog.get(args.model, warn=False)
@@ -610,8 +610,8 @@ def _cmd_doctor(args: argparse.Namespace, console: Console) -> int:
     from rich.text import Text
 
     from lc_gemini_router.api_versions import sdk_default_api_version
-    from lc_gemini_router.demo import gemini_backend
-    from lc_gemini_router.doctor import check_lanes, installed_versions
+    from lc_gemini_router.tools.demo import gemini_backend
+    from lc_gemini_router.tools.doctor import check_lanes, installed_versions
 
     config = _load_config(args.config)
     with gemini_backend(live=_live_flag(args)) as backend:
@@ -662,7 +662,7 @@ def _cmd_doctor(args: argparse.Namespace, console: Console) -> int:
 # -- calibrate ----------------------------------------------------------------------------
 
 if TYPE_CHECKING:
-    from lc_gemini_router.calibration import Calibration
+    from lc_gemini_router.tools.calibration import Calibration
 
 
 def _calibration_target(args: argparse.Namespace) -> tuple[float | None, Decimal | None]:
@@ -707,7 +707,7 @@ def _threshold_text(threshold: float) -> str:
 def _calibration_table(calibration: Calibration) -> Table:
     from rich.text import Text
 
-    from lc_gemini_router.calibration import pro_requests
+    from lc_gemini_router.tools.calibration import pro_requests
 
     rows = []
     for point in calibration.rows:
@@ -742,15 +742,15 @@ def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.text import Text
 
-    from lc_gemini_router.calibration import (
+    from lc_gemini_router.routing.thresholds import ScoredRequest
+    from lc_gemini_router.tools.calibration import (
         calibrate,
         pro_requests,
         read_sample,
         score_sample,
         write_config,
     )
-    from lc_gemini_router.demo import API_KEY_VARIABLES, gemini_backend
-    from lc_gemini_router.thresholds import ScoredRequest
+    from lc_gemini_router.tools.demo import API_KEY_VARIABLES, gemini_backend
 
     share, budget = _calibration_target(args)
     start = _load_config(args.config) or RouterConfig()
@@ -881,7 +881,7 @@ def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
 if TYPE_CHECKING:
     from fractions import Fraction
 
-    from lc_gemini_router.evaluation import EvalPoint, EvalResult
+    from lc_gemini_router.tools.evaluation import EvalPoint, EvalResult
 
 _EVAL_CURVE_ROWS = 6
 """Points of the curve shown between the endpoints (plus those reaching the 95% goals)."""
@@ -975,8 +975,8 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from lc_gemini_router import evaluation
-    from lc_gemini_router.demo import API_KEY_VARIABLES
+    from lc_gemini_router.tools import evaluation
+    from lc_gemini_router.tools.demo import API_KEY_VARIABLES
 
     if args.format is not None and args.format not in evaluation.FORMATS:
         formats = ", ".join(evaluation.FORMATS)
@@ -1050,7 +1050,7 @@ if TYPE_CHECKING:
 
 def _bucket(text: str) -> int | timedelta:
     """``--bucket``: N routed answers, or a time span (``30m``, ``6h``, ``1d``)."""
-    from lc_gemini_router.reports import parse_bucket
+    from lc_gemini_router.tools.reports import parse_bucket
 
     try:
         return parse_bucket(text)
@@ -1059,7 +1059,12 @@ def _bucket(text: str) -> int | timedelta:
 
 
 def _cmd_report(args: argparse.Namespace, console: Console) -> int:
-    from lc_gemini_router.reports import load_cost_log, render_report, report_tables, summarize
+    from lc_gemini_router.tools.reports import (
+        load_cost_log,
+        render_report,
+        report_tables,
+        summarize,
+    )
 
     path = Path(args.costlog)
     try:

@@ -8,8 +8,8 @@ command prints it with :func:`installed_versions`, so a user who meets the next
 SDK change sees which lane broke, and why, in one command.
 
 Example:
-    >>> from lc_gemini_router.demo import gemini_backend
-    >>> from lc_gemini_router.doctor import check_lanes
+    >>> from lc_gemini_router.tools.demo import gemini_backend
+    >>> from lc_gemini_router.tools.doctor import check_lanes
     >>> with gemini_backend(live=False) as backend:
     ...     router = backend.router()
     ...     checks = check_lanes(router)
@@ -28,8 +28,8 @@ from importlib import metadata
 
 from langchain_core.language_models import BaseChatModel
 
-from lc_gemini_router.callbacks import get_gemini_cost_callback
-from lc_gemini_router.pricing import default_catalog
+from lc_gemini_router.callbacks.handler import get_gemini_cost_callback
+from lc_gemini_router.pricing.catalog import default_catalog
 from lc_gemini_router.router import GeminiRouter
 
 __all__ = ["DOCTOR_PROMPT", "LaneCheck", "check_lanes", "installed_versions"]

@@ -14,7 +14,7 @@ to it over HTTP through ``base_url``. It needs nothing beyond the standard libra
 
 Example:
     >>> from langchain_google_genai import ChatGoogleGenerativeAI
-    >>> from lc_gemini_router.simulator import GeminiSimulator, SimReply
+    >>> from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply
     >>> with GeminiSimulator() as sim:
     ...     sim.script(None, SimReply("Hello!", prompt_tokens=12, output_tokens=3))
     ...     llm = ChatGoogleGenerativeAI(

@@ -5,8 +5,8 @@ prompts scored at or above it go to the strong model. Sweeping the threshold tra
 quality against the share of strong calls. Here the weak model's recorded answers
 stand for Flash-Lite (the ``lite`` lane) and the strong model's for Pro (the ``pro``
 lanes), and each prompt goes where the router's own policy sends it
-(:func:`lc_gemini_router.policy.rule_decision`, then
-:func:`lc_gemini_router.thresholds.lane_at` at each threshold).
+(:func:`lc_gemini_router.routing.policy.rule_decision`, then
+:func:`lc_gemini_router.routing.thresholds.lane_at` at each threshold).
 
 Datasets (:func:`load_dataset`):
 
@@ -45,7 +45,7 @@ token, replies as long as the recorded answers (no thinking tokens are modelled)
 
 Example:
     >>> from fractions import Fraction
-    >>> from lc_gemini_router.evaluation import EvalItem, evaluate, score_items
+    >>> from lc_gemini_router.tools.evaluation import EvalItem, evaluate, score_items
     >>> items = [
     ...     EvalItem("easy", (("user", "What could cause this?"),), Fraction(8), Fraction(8),
     ...              score=0.2),
@@ -77,11 +77,11 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from lc_gemini_router.config import CATEGORIES, Category, Lane, RouterConfig
-from lc_gemini_router.costs import price_quietly
 from lc_gemini_router.errors import GeminiRouterError
-from lc_gemini_router.jsonl import read_json_lines
-from lc_gemini_router.policy import RouteDecision, RouteRequest, rule_decision
-from lc_gemini_router.thresholds import ScoredRequest, candidate_thresholds, lane_at, sweep
+from lc_gemini_router.pricing.costs import price_quietly
+from lc_gemini_router.routing.policy import RouteDecision, RouteRequest, rule_decision
+from lc_gemini_router.routing.thresholds import ScoredRequest, candidate_thresholds, lane_at, sweep
+from lc_gemini_router.tools.jsonl import read_json_lines
 
 if TYPE_CHECKING:
     from lc_gemini_router.router import GeminiRouter
@@ -640,7 +640,7 @@ def _route_all(
     workers: int,
     on_item: Callable[[EvalItem], None] | None,
 ) -> list[tuple[RouteDecision, Decimal]]:
-    from lc_gemini_router.callbacks import GeminiCostCallbackHandler
+    from lc_gemini_router.callbacks.handler import GeminiCostCallbackHandler
 
     def route(item: EvalItem) -> tuple[RouteDecision, Decimal]:
         handler = GeminiCostCallbackHandler(reference_model=None)
@@ -714,7 +714,7 @@ def score_items(
     if router is not None:
         routed = _route_all(router, items, workers, on_item)
     else:
-        from lc_gemini_router.demo import gemini_backend
+        from lc_gemini_router.tools.demo import gemini_backend
 
         with gemini_backend(live=scorer == "live") as backend:
             built = backend.router(config)
@@ -1136,7 +1136,7 @@ def resolve_dataset(
     """``mt-bench``, ``gsm8k`` or ``routellm`` name the bundled data unless such a path exists.
 
     Example:
-        >>> from lc_gemini_router.evaluation import BUNDLED_DATA, resolve_dataset
+        >>> from lc_gemini_router.tools.evaluation import BUNDLED_DATA, resolve_dataset
         >>> resolve_dataset("gsm8k") == (BUNDLED_DATA, "gsm8k")
         True
     """
@@ -1193,7 +1193,7 @@ def run_eval(
 
     if scorer not in ("simulated", "live"):
         return run(None)
-    from lc_gemini_router.demo import gemini_backend
+    from lc_gemini_router.tools.demo import gemini_backend
 
     with gemini_backend(live=scorer == "live") as backend:
         router = backend.router(config)

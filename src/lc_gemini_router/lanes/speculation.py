@@ -27,7 +27,7 @@ from typing import Any
 
 from langchain_core.outputs import ChatGenerationChunk
 
-from lc_gemini_router.reporting import StreamTally
+from lc_gemini_router.callbacks.payloads import StreamTally
 
 __all__ = ["AsyncStreamPump", "StreamPump"]
 

@@ -2,7 +2,7 @@
 
 Example:
     >>> import tempfile, pathlib
-    >>> from lc_gemini_router.jsonl import read_json_lines
+    >>> from lc_gemini_router.tools.jsonl import read_json_lines
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.jsonl"
     >>> _ = path.write_text('{"cost": 0.1}\\n\\n{"cost": 2}\\n')
     >>> [(line.number, line.data) for line in read_json_lines(path)]

@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from lc_gemini_router.pricing import normalize_model_id
+from lc_gemini_router.pricing.catalog import normalize_model_id
 
 __all__ = ["SIGNATURE_MAP_KEY", "strip_foreign_signatures"]
 
@@ -71,7 +71,7 @@ def strip_foreign_signatures(
 
     Example:
         >>> from langchain_core.messages import AIMessage
-        >>> from lc_gemini_router.signatures import strip_foreign_signatures
+        >>> from lc_gemini_router.routing.signatures import strip_foreign_signatures
         >>> call = {"name": "f", "args": {}, "id": "1", "type": "tool_call"}
         >>> msg = AIMessage(
         ...     content="",

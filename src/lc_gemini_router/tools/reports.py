@@ -2,7 +2,7 @@
 
 :func:`load_cost_log` reads the JSON lines that
 :class:`~lc_gemini_router.GeminiCostCallbackHandler` writes with ``log=`` (one per
-priced call, see :meth:`~lc_gemini_router.callbacks.CallRecord.to_json`) into typed
+priced call, see :meth:`~lc_gemini_router.callbacks.handler.CallRecord.to_json`) into typed
 :class:`LogRecord` objects, money as ``Decimal``. :func:`summarize` totals them exactly,
 as the handler did while the calls ran: spend by model and by role, the all-Pro
 reference and the savings against it, the classifier's share of spend, wasted
@@ -24,7 +24,7 @@ Definitions:
 
 Example:
     >>> from decimal import Decimal
-    >>> from lc_gemini_router.reports import LogRecord, summarize
+    >>> from lc_gemini_router.tools.reports import LogRecord, summarize
     >>> records = [
     ...     LogRecord(ts=0.0, model="gemini-3.1-flash-lite", role="answer",
     ...               cost=Decimal("0.0001"), reference_cost=Decimal("0.0008"),
@@ -52,15 +52,15 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lc_gemini_router.callbacks import (
+from lc_gemini_router.callbacks.handler import (
     ROLE_ANSWER,
     ROLE_CLASSIFIER,
     ROLE_SPECULATIVE,
     UsageTotals,
 )
 from lc_gemini_router.errors import ConfigError
-from lc_gemini_router.formatting import percent, share_of, usd
-from lc_gemini_router.jsonl import read_json_lines
+from lc_gemini_router.tools.formatting import percent, share_of, usd
+from lc_gemini_router.tools.jsonl import read_json_lines
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -547,7 +547,7 @@ def parse_bucket(text: str) -> int | timedelta:
         ValueError: anything else, or a size of zero.
 
     Example:
-        >>> from lc_gemini_router.reports import parse_bucket
+        >>> from lc_gemini_router.tools.reports import parse_bucket
         >>> parse_bucket("25"), parse_bucket("15m")
         (25, datetime.timedelta(seconds=900))
     """

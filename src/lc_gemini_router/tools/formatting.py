@@ -2,7 +2,7 @@
 
 Example:
     >>> from decimal import Decimal
-    >>> from lc_gemini_router.formatting import percent, usd
+    >>> from lc_gemini_router.tools.formatting import percent, usd
     >>> usd(Decimal("0.0002750")), usd(None), percent(Decimal("0.1234"))
     ('$0.000275', 'unknown', '12.3%')
 """

@@ -30,7 +30,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from lc_gemini_router.config import ClassifierSettings
 from lc_gemini_router.engine import ClassifierTimeout, Classify, Effect, State
-from lc_gemini_router.policy import ClassifierScore, tool_rounds_in_turn
+from lc_gemini_router.routing.policy import ClassifierScore, tool_rounds_in_turn
 from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore, score_key
 
 __all__ = [
@@ -106,7 +106,7 @@ def render_classifier_input(
     Example:
         >>> from langchain_core.messages import HumanMessage
         >>> from lc_gemini_router import ClassifierSettings
-        >>> from lc_gemini_router.classifier import render_classifier_input
+        >>> from lc_gemini_router.classify.classifier import render_classifier_input
         >>> print(render_classifier_input([HumanMessage("Hi!")], [], ClassifierSettings()))
         <request>
         latest user message: Hi!

@@ -12,7 +12,7 @@ such as "yes, do it" matches nothing, so the classifier judges it with its conte
 ``benchmarks/`` measures the rules' precision on RouteLLM's labelled data.
 
 Example:
-    >>> from lc_gemini_router.heuristics import text_prior
+    >>> from lc_gemini_router.routing.heuristics import text_prior
     >>> text_prior("Translate 'good night' into German").category
     'translation'
     >>> text_prior("What could cause this?").score

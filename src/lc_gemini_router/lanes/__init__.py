@@ -1,0 +1,1 @@
+"""How lanes answer beyond a plain call: speculative starts on the lite lane."""
