@@ -48,14 +48,9 @@ from benchmarks.fakes import (
     ReplySize,
     tokens_for,
 )
-from lc_gemini_router import (
-    CLASSIFIER_INSTRUCTION,
-    GeminiRouter,
-    RouterConfig,
-    RouteRequest,
-    get_gemini_cost_callback,
-    rule_decision,
-)
+from lc_gemini_router import GeminiRouter, RouterConfig, get_gemini_cost_callback
+from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION
+from lc_gemini_router.routing.policy import RouteRequest, rule_decision
 
 __all__ = [
     "CLASSIFIER_SHARE_GOAL",

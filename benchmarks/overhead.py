@@ -29,14 +29,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from benchmarks.common import Sizes, median_us, profile_calls, ratio
 from benchmarks.fakes import LITE, PRO, PRO_TOOLS, KeywordClassifier, LaneFake
 from benchmarks.sim import respond
-from lc_gemini_router import (
-    CLASSIFIER_INSTRUCTION,
-    ClassifierScore,
-    ClassifierSettings,
-    GeminiRouter,
-    render_classifier_input,
-)
+from lc_gemini_router import ClassifierScore, ClassifierSettings, GeminiRouter
 from lc_gemini_router.api_versions import ROUTER_API_VERSION
+from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.testing.simulator import GeminiSimulator
 
 __all__ = ["GOALS", "run_overhead"]

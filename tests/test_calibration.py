@@ -14,14 +14,13 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from lc_gemini_router import (
-    CLASSIFIER_INSTRUCTION,
     ClassifierSettings,
     ConfigError,
     CostBreakdown,
     RouterConfig,
     price_usage,
 )
-from lc_gemini_router.classify.classifier import render_classifier_input
+from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.routing.thresholds import (
     ScoredRequest,
     ThresholdPoint,

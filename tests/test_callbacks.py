@@ -17,15 +17,13 @@ from langchain_core.exceptions import ModelAPIError
 from langchain_core.runnables import RunnableLambda
 
 from lc_gemini_router import (
-    CLASSIFIER_TAG,
-    ROLE_METADATA_KEY,
-    SERVICE_TIER_METADATA_KEY,
     GeminiCostCallbackHandler,
     UnknownPriceWarning,
     UsageTotals,
     default_catalog,
     get_gemini_cost_callback,
 )
+from lc_gemini_router.keys import CLASSIFIER_TAG, ROLE_METADATA_KEY, SERVICE_TIER_METADATA_KEY
 from tests.fakes import UsageFakeChatModel
 
 LITE_500_100 = Decimal("0.000275")

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from lc_gemini_router import (
-    CLASSIFIER_INSTRUCTION,
-    CircuitBreaker,
-    ClassifierSettings,
-    render_classifier_input,
-)
+from lc_gemini_router import CircuitBreaker, ClassifierSettings
+from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from tests.fakes import ManualClock
 
 SETTINGS = ClassifierSettings()

@@ -16,11 +16,11 @@ from lc_gemini_router import (
     ModelLifecycleWarning,
     UnknownPriceWarning,
     default_catalog,
-    image_sizes,
     price_message,
     price_usage,
 )
 from lc_gemini_router.pricing.catalog import ServiceTier
+from lc_gemini_router.pricing.costs import image_sizes
 
 
 def usage(inp: int, out: int, *, cached: int = 0, thinking: int = 0) -> dict[str, object]:

@@ -18,14 +18,8 @@ from typing import Any, TypeGuard
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from lc_gemini_router import (
-    CLASSIFIER_INSTRUCTION,
-    ClassifierScore,
-    ClassifierSettings,
-    ConfigError,
-    RouterConfig,
-    render_classifier_input,
-)
+from lc_gemini_router import ClassifierScore, ClassifierSettings, ConfigError, RouterConfig
+from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
 from lc_gemini_router.tools.demo import (
     DEMO_TOOLS,

@@ -5,66 +5,40 @@ from __future__ import annotations
 import lc_gemini_router
 
 EXPECTED = {
-    "CATEGORIES",
-    "CLASSIFIER_INSTRUCTION",
-    "CLASSIFIER_TAG",
     "COST_EVENT",
     "DECISION_EVENT",
-    "LANES",
-    "ROLE_ANSWER",
-    "ROLE_CLASSIFIER",
-    "ROLE_METADATA_KEY",
-    "ROLE_SPECULATIVE",
-    "ROUTER_METADATA_KEY",
-    "ROUTER_RUN_METADATA_KEY",
-    "SERVICE_TIER_METADATA_KEY",
     "WASTED_EVENT",
+    "ApiVersionWarning",
     "Breaker",
     "CallRecord",
-    "Category",
     "CircuitBreaker",
-    "Classifier",
-    "ClassifierOutcome",
     "ClassifierScore",
     "ClassifierSettings",
     "ConfigError",
     "CostBreakdown",
-    "DecisionSource",
     "GeminiCostCallbackHandler",
     "GeminiRouter",
     "GeminiRouterError",
     "GeminiRouterWarning",
-    "GroundingPrice",
-    "Lane",
     "LaneError",
     "LaneSpec",
     "ModelLifecycleWarning",
-    "ModelPrice",
     "PriceCatalog",
-    "Rates",
     "RetiredModelError",
     "RouteDecision",
-    "RouteRequest",
     "RouterConfig",
     "ScoreCache",
     "ScoreStore",
-    "TierPrices",
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
     "UsageTotals",
     "__version__",
-    "decide",
     "default_catalog",
     "get_gemini_cost_callback",
-    "image_sizes",
     "load_catalog",
-    "normalize_model_id",
     "price_message",
     "price_usage",
-    "render_classifier_input",
-    "rule_decision",
-    "strip_foreign_signatures",
 }
 
 
@@ -90,3 +64,51 @@ def test_errors_share_one_root() -> None:
         cls = getattr(errors, name)
         root = errors.GeminiRouterWarning if issubclass(cls, Warning) else errors.GeminiRouterError
         assert issubclass(cls, root), name
+
+
+def test_the_pure_policy_imports_without_side_effects() -> None:
+    """Importing the routing policy must not register the cost handler's LangChain hook."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import lc_gemini_router.routing.policy; "
+        "print('lc_gemini_router.callbacks.handler' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    """Module-level imports between the package's modules form no cycle."""
+    import ast
+    from pathlib import Path
+
+    root = Path(lc_gemini_router.__file__).parent
+    modules = {
+        ".".join(("lc_gemini_router", *p.relative_to(root).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        ): p
+        for p in root.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps: set[str] = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:  # module level only
+            if isinstance(node, ast.ImportFrom) and node.module in modules:
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name in modules}
+        graph[name] = deps - {name, "lc_gemini_router"}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, " -> ".join((*path, name))
+        if name in done:
+            return
+        for dep in graph[name]:
+            visit(dep, (*path, name))
+        done.add(name)
+
+    for name in graph:
+        visit(name, ())

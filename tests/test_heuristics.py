@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from lc_gemini_router import ConfigError, RouterConfig, RouteRequest, rule_decision
+from lc_gemini_router import ConfigError, RouterConfig
 from lc_gemini_router.routing.heuristics import UNCERTAIN, text_prior
+from lc_gemini_router.routing.policy import RouteRequest, rule_decision
 
 
 @pytest.mark.parametrize(

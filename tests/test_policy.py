@@ -8,17 +8,16 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import ValidationError
 
-from lc_gemini_router import (
-    Category,
-    ClassifierScore,
-    ClassifierSettings,
-    RouteDecision,
-    RouterConfig,
+from lc_gemini_router import ClassifierScore, ClassifierSettings, RouteDecision, RouterConfig
+from lc_gemini_router.config import Category
+from lc_gemini_router.routing.policy import (
     RouteRequest,
     decide,
+    estimate_tokens,
     rule_decision,
+    tool_rounds_in_turn,
+    turn_lane,
 )
-from lc_gemini_router.routing.policy import estimate_tokens, tool_rounds_in_turn, turn_lane
 
 CONFIG = RouterConfig()
 

@@ -27,7 +27,6 @@ from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel
 
 from lc_gemini_router import (
-    CLASSIFIER_TAG,
     COST_EVENT,
     DECISION_EVENT,
     ClassifierSettings,
@@ -41,6 +40,7 @@ from lc_gemini_router import (
     UnsupportedInputError,
     get_gemini_cost_callback,
 )
+from lc_gemini_router.keys import CLASSIFIER_TAG
 from tests.fakes import FakeClassifierModel, UsageFakeChatModel
 
 HARD = {"difficulty": 0.9, "needs_tools": False, "category": "reasoning"}

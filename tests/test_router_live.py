@@ -24,7 +24,6 @@ from langchain_google_genai.chat_models import ChatGoogleGenerativeAIError
 from pydantic import BaseModel
 
 from lc_gemini_router import (
-    CLASSIFIER_TAG,
     COST_EVENT,
     DECISION_EVENT,
     ClassifierSettings,
@@ -34,6 +33,7 @@ from lc_gemini_router import (
     RouterConfig,
     get_gemini_cost_callback,
 )
+from lc_gemini_router.keys import CLASSIFIER_TAG
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply
 from tests.routing_kit import LITE, PRO, PRO_TOOLS, Backend, cost, is_classifier, live_router
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from lc_gemini_router import Category, ClassifierSettings, RouterConfig
+from lc_gemini_router import ClassifierSettings, RouterConfig
+from lc_gemini_router.config import Category
 from lc_gemini_router.routing.thresholds import (
     ScoredRequest,
     candidate_thresholds,

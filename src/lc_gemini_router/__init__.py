@@ -1,130 +1,138 @@
-"""lc-gemini-router: route LangChain calls between Gemini Flash-Lite and Pro, priced exactly."""
+"""lc-gemini-router: route LangChain calls between Gemini Flash-Lite and Pro, priced exactly.
 
-from lc_gemini_router.callbacks.handler import (
-    CLASSIFIER_TAG,
-    ROLE_ANSWER,
-    ROLE_CLASSIFIER,
-    ROLE_METADATA_KEY,
-    ROLE_SPECULATIVE,
-    ROUTER_METADATA_KEY,
-    ROUTER_RUN_METADATA_KEY,
-    SERVICE_TIER_METADATA_KEY,
-    WASTED_EVENT,
-    CallRecord,
-    GeminiCostCallbackHandler,
-    UsageTotals,
-    get_gemini_cost_callback,
-)
-from lc_gemini_router.classify.classifier import (
-    CLASSIFIER_INSTRUCTION,
-    Classifier,
-    ClassifierOutcome,
-    render_classifier_input,
-)
-from lc_gemini_router.config import (
-    CATEGORIES,
-    LANES,
-    Category,
-    ClassifierSettings,
-    Lane,
-    LaneSpec,
-    RouterConfig,
-)
-from lc_gemini_router.errors import (
-    ConfigError,
-    GeminiRouterError,
-    GeminiRouterWarning,
-    LaneError,
-    ModelLifecycleWarning,
-    RetiredModelError,
-    UnknownLaneError,
-    UnknownPriceWarning,
-    UnsupportedInputError,
-)
-from lc_gemini_router.pricing.catalog import (
-    GroundingPrice,
-    ModelPrice,
-    PriceCatalog,
-    Rates,
-    TierPrices,
-    default_catalog,
-    load_catalog,
-    normalize_model_id,
-)
-from lc_gemini_router.pricing.costs import CostBreakdown, image_sizes, price_message, price_usage
-from lc_gemini_router.router import COST_EVENT, DECISION_EVENT, GeminiRouter
-from lc_gemini_router.routing.policy import (
-    ClassifierScore,
-    DecisionSource,
-    RouteDecision,
-    RouteRequest,
-    decide,
-    rule_decision,
-)
-from lc_gemini_router.routing.signatures import strip_foreign_signatures
-from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore
+What users write is re-exported here; everything else stays importable from its
+module (``lc_gemini_router.routing.policy``, ``lc_gemini_router.keys``, ...)::
+
+    routing/    the pure policy, text rules, signature hygiene, threshold replay
+    classify/   the Flash-Lite classifier's bounded input and scoring step
+    engine.py   the one pipeline's effects and its blocking and async drivers
+    router.py   GeminiRouter, the chat model over that pipeline
+    lanes/      speculative starts;  state.py  score cache, breaker (protocols)
+    pricing/    dated prices and the exact cost engine
+    callbacks/  the cost handler and the router's metadata payloads
+    testing/    the loopback Gemini simulator
+    tools/      the command line, demo, doctor, evaluation, calibration, reports
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lc_gemini_router.callbacks.handler import (
+        CallRecord,
+        GeminiCostCallbackHandler,
+        UsageTotals,
+        get_gemini_cost_callback,
+    )
+    from lc_gemini_router.config import ClassifierSettings, LaneSpec, RouterConfig
+    from lc_gemini_router.errors import (
+        ApiVersionWarning,
+        ConfigError,
+        GeminiRouterError,
+        GeminiRouterWarning,
+        LaneError,
+        ModelLifecycleWarning,
+        RetiredModelError,
+        UnknownLaneError,
+        UnknownPriceWarning,
+        UnsupportedInputError,
+    )
+    from lc_gemini_router.keys import COST_EVENT, DECISION_EVENT, WASTED_EVENT
+    from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, load_catalog
+    from lc_gemini_router.pricing.costs import CostBreakdown, price_message, price_usage
+    from lc_gemini_router.router import GeminiRouter
+    from lc_gemini_router.routing.policy import ClassifierScore, RouteDecision
+    from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore
+
+# Names load on first use (PEP 562): importing the package, or a pure module such as
+# ``routing.policy``, must not import the cost handler, whose import registers
+# LangChain's configure hook.
+_LAZY: dict[str, str] = {
+    "ApiVersionWarning": "lc_gemini_router.errors",
+    "Breaker": "lc_gemini_router.state",
+    "COST_EVENT": "lc_gemini_router.keys",
+    "CallRecord": "lc_gemini_router.callbacks.handler",
+    "CircuitBreaker": "lc_gemini_router.state",
+    "ClassifierScore": "lc_gemini_router.routing.policy",
+    "ClassifierSettings": "lc_gemini_router.config",
+    "ConfigError": "lc_gemini_router.errors",
+    "CostBreakdown": "lc_gemini_router.pricing.costs",
+    "DECISION_EVENT": "lc_gemini_router.keys",
+    "GeminiCostCallbackHandler": "lc_gemini_router.callbacks.handler",
+    "GeminiRouter": "lc_gemini_router.router",
+    "GeminiRouterError": "lc_gemini_router.errors",
+    "GeminiRouterWarning": "lc_gemini_router.errors",
+    "LaneError": "lc_gemini_router.errors",
+    "LaneSpec": "lc_gemini_router.config",
+    "ModelLifecycleWarning": "lc_gemini_router.errors",
+    "PriceCatalog": "lc_gemini_router.pricing.catalog",
+    "RetiredModelError": "lc_gemini_router.errors",
+    "RouteDecision": "lc_gemini_router.routing.policy",
+    "RouterConfig": "lc_gemini_router.config",
+    "ScoreCache": "lc_gemini_router.state",
+    "ScoreStore": "lc_gemini_router.state",
+    "UnknownLaneError": "lc_gemini_router.errors",
+    "UnknownPriceWarning": "lc_gemini_router.errors",
+    "UnsupportedInputError": "lc_gemini_router.errors",
+    "UsageTotals": "lc_gemini_router.callbacks.handler",
+    "WASTED_EVENT": "lc_gemini_router.keys",
+    "default_catalog": "lc_gemini_router.pricing.catalog",
+    "get_gemini_cost_callback": "lc_gemini_router.callbacks.handler",
+    "load_catalog": "lc_gemini_router.pricing.catalog",
+    "price_message": "lc_gemini_router.pricing.costs",
+    "price_usage": "lc_gemini_router.pricing.costs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'lc_gemini_router' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CATEGORIES",
-    "CLASSIFIER_INSTRUCTION",
-    "CLASSIFIER_TAG",
     "COST_EVENT",
     "DECISION_EVENT",
-    "LANES",
-    "ROLE_ANSWER",
-    "ROLE_CLASSIFIER",
-    "ROLE_METADATA_KEY",
-    "ROLE_SPECULATIVE",
-    "ROUTER_METADATA_KEY",
-    "ROUTER_RUN_METADATA_KEY",
-    "SERVICE_TIER_METADATA_KEY",
     "WASTED_EVENT",
+    "ApiVersionWarning",
     "Breaker",
     "CallRecord",
-    "Category",
     "CircuitBreaker",
-    "Classifier",
-    "ClassifierOutcome",
     "ClassifierScore",
     "ClassifierSettings",
     "ConfigError",
     "CostBreakdown",
-    "DecisionSource",
     "GeminiCostCallbackHandler",
     "GeminiRouter",
     "GeminiRouterError",
     "GeminiRouterWarning",
-    "GroundingPrice",
-    "Lane",
     "LaneError",
     "LaneSpec",
     "ModelLifecycleWarning",
-    "ModelPrice",
     "PriceCatalog",
-    "Rates",
     "RetiredModelError",
     "RouteDecision",
-    "RouteRequest",
     "RouterConfig",
     "ScoreCache",
     "ScoreStore",
-    "TierPrices",
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
     "UsageTotals",
     "__version__",
-    "decide",
     "default_catalog",
     "get_gemini_cost_callback",
-    "image_sizes",
     "load_catalog",
-    "normalize_model_id",
     "price_message",
     "price_usage",
-    "render_classifier_input",
-    "rule_decision",
-    "strip_foreign_signatures",
 ]

@@ -74,13 +74,6 @@ from lc_gemini_router.api_versions import (
     lane_api_version,
     v1_problem,
 )
-from lc_gemini_router.callbacks.handler import (
-    CLASSIFIER_TAG,
-    ROLE_CLASSIFIER,
-    ROLE_METADATA_KEY,
-    ROUTER_RUN_METADATA_KEY,
-    WASTED_EVENT,
-)
 from lc_gemini_router.callbacks.payloads import (
     StreamTally,
     annotate,
@@ -119,6 +112,15 @@ from lc_gemini_router.errors import (
     UnsupportedInputError,
     unknown_name_hint,
 )
+from lc_gemini_router.keys import (
+    CLASSIFIER_TAG,
+    COST_EVENT,
+    DECISION_EVENT,
+    ROLE_CLASSIFIER,
+    ROLE_METADATA_KEY,
+    ROUTER_RUN_METADATA_KEY,
+    WASTED_EVENT,
+)
 from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
 from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, normalize_model_id
 from lc_gemini_router.routing.policy import (
@@ -130,12 +132,8 @@ from lc_gemini_router.routing.policy import (
 from lc_gemini_router.routing.signatures import strip_foreign_signatures
 from lc_gemini_router.state import Breaker, ScoreStore
 
-__all__ = ["COST_EVENT", "DECISION_EVENT", "GeminiRouter"]
+__all__ = ["GeminiRouter"]
 
-DECISION_EVENT = "lc_gemini_router/decision"
-"""Custom event with the routing decision and the classifier call's tokens and cost."""
-COST_EVENT = "lc_gemini_router/cost"
-"""Custom event with the answer's tokens and exact cost, after it is complete."""
 
 _CONFIG_FIELDS = frozenset(RouterConfig.model_fields)
 _CONFIGURABLE_KEY = "lc_gemini_router"

@@ -45,6 +45,17 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
 from lc_gemini_router.errors import ConfigError, UnknownPriceWarning
+from lc_gemini_router.keys import (
+    CLASSIFIER_TAG,
+    ROLE_ANSWER,
+    ROLE_CLASSIFIER,
+    ROLE_METADATA_KEY,
+    ROLE_SPECULATIVE,
+    ROUTER_METADATA_KEY,
+    ROUTER_RUN_METADATA_KEY,
+    SERVICE_TIER_METADATA_KEY,
+    WASTED_EVENT,
+)
 from lc_gemini_router.pricing.catalog import (
     SERVICE_TIERS,
     PriceCatalog,
@@ -69,22 +80,6 @@ __all__ = [
     "get_gemini_cost_callback",
 ]
 
-ROLE_METADATA_KEY = "lc_gemini_router_role"
-"""Run metadata key naming a call's role (``"classifier"``, ``"answer"``, ...)."""
-CLASSIFIER_TAG = "lc_gemini_router:classifier"
-"""Run tag carried by the router's classifier calls."""
-ROLE_CLASSIFIER = "classifier"
-ROLE_ANSWER = "answer"
-ROUTER_RUN_METADATA_KEY = "lc_gemini_router_run_id"
-"""Run metadata key the router puts on its classifier call: the router run it serves."""
-SERVICE_TIER_METADATA_KEY = "lc_gemini_router_service_tier"
-"""Run metadata key to price a run at another service tier (``"flex"``, ``"priority"``)."""
-ROLE_SPECULATIVE = "speculative"
-"""Role of speculative lite work that was cancelled because the call escalated."""
-WASTED_EVENT = "lc_gemini_router/wasted"
-"""Custom event with the usage of cancelled speculative work; handlers count it."""
-ROUTER_METADATA_KEY = "lc_gemini_router"
-"""``response_metadata`` key under which the router puts its decision and cost."""
 
 DEFAULT_REFERENCE_MODEL = "gemini-3.1-pro-preview"
 

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
-from lc_gemini_router.callbacks.handler import ROUTER_METADATA_KEY
+from lc_gemini_router.keys import ROUTER_METADATA_KEY
 from lc_gemini_router.pricing.catalog import PriceCatalog
 from lc_gemini_router.pricing.costs import CostBreakdown, image_sizes, price_quietly
 from lc_gemini_router.routing.policy import RouteDecision, estimate_tokens

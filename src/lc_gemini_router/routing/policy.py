@@ -19,7 +19,8 @@ Nothing here does I/O, so the whole policy can be tested and changed in isolatio
 
 Example:
     >>> from langchain_core.messages import HumanMessage
-    >>> from lc_gemini_router import ClassifierScore, RouteRequest, RouterConfig, decide
+    >>> from lc_gemini_router import ClassifierScore, RouterConfig
+    >>> from lc_gemini_router.routing.policy import RouteRequest, decide
     >>> request = RouteRequest(messages=(HumanMessage("Is 2,147,483,647 prime?"),))
     >>> score = ClassifierScore(difficulty=0.9, needs_tools=False, category="reasoning")
     >>> decision = decide(request, RouterConfig(), score)
@@ -36,8 +37,8 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, Field
 
-from lc_gemini_router.callbacks.handler import ROUTER_METADATA_KEY
 from lc_gemini_router.config import LANES, Category, Lane, RouterConfig
+from lc_gemini_router.keys import ROUTER_METADATA_KEY
 from lc_gemini_router.routing.heuristics import text_prior
 
 __all__ = [
