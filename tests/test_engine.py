@@ -21,7 +21,7 @@ from lc_gemini_router import (
     ScoreCache,
     get_gemini_cost_callback,
 )
-from lc_gemini_router.callbacks.handler import WASTED_EVENT
+from lc_gemini_router.keys import WASTED_EVENT
 from lc_gemini_router.lanes import speculation
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.fakes import ManualClock

@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 
 from lc_gemini_router import RouterConfig, get_gemini_cost_callback
-from lc_gemini_router.callbacks.handler import WASTED_EVENT
+from lc_gemini_router.keys import WASTED_EVENT
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.fakes import BlockingStreamModel, FakeClassifierModel, UsageFakeChatModel
 from tests.routing_kit import LITE, PRO, Backend, is_classifier, live_router

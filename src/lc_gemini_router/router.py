@@ -29,6 +29,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -774,6 +775,16 @@ class GeminiRouter(BaseChatModel):
         )
         return cast("RunnableConfig", {**config, "callbacks": manager, "run_id": run_id}), context
 
+    @contextmanager
+    def _published(self, config: RunnableConfig | None) -> Iterator[RunnableConfig]:
+        """The run's config, with its identity published for ``_stream`` meanwhile."""
+        config, context = self._enter(config)
+        token = _run_context.set(context)
+        try:
+            yield config
+        finally:
+            _run_context.reset(token)
+
     def invoke(
         self,
         input: LanguageModelInput,
@@ -782,12 +793,8 @@ class GeminiRouter(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        config, context = self._enter(config)
-        token = _run_context.set(context)
-        try:
-            return super().invoke(input, config, stop=stop, **kwargs)
-        finally:
-            _run_context.reset(token)
+        with self._published(config) as run_config:
+            return super().invoke(input, run_config, stop=stop, **kwargs)
 
     async def ainvoke(
         self,
@@ -797,12 +804,8 @@ class GeminiRouter(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        config, context = self._enter(config)
-        token = _run_context.set(context)
-        try:
-            return await super().ainvoke(input, config, stop=stop, **kwargs)
-        finally:
-            _run_context.reset(token)
+        with self._published(config) as run_config:
+            return await super().ainvoke(input, run_config, stop=stop, **kwargs)
 
     def stream(
         self,
@@ -812,19 +815,14 @@ class GeminiRouter(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
-        config, context = self._enter(config)
-        chunks = super().stream(input, config, stop=stop, **kwargs)
-        # Routing happens before the first chunk: publish the context only for that
-        # step, so it never leaks into the caller's code between chunks.
-        token = _run_context.set(context)
-        try:
+        # Routing happens before the first chunk: the identity is published for that
+        # step only, so it never leaks into the caller's code between chunks.
+        with self._published(config) as run_config:
+            chunks = super().stream(input, run_config, stop=stop, **kwargs)
             first = next(chunks, None)
-        finally:
-            _run_context.reset(token)
-        if first is None:
-            return
-        yield first
-        yield from chunks
+        if first is not None:
+            yield first
+            yield from chunks
 
     async def astream(
         self,
@@ -834,18 +832,13 @@ class GeminiRouter(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
-        config, context = self._enter(config)
-        chunks = super().astream(input, config, stop=stop, **kwargs)
-        token = _run_context.set(context)
-        try:
+        with self._published(config) as run_config:
+            chunks = super().astream(input, run_config, stop=stop, **kwargs)
             first = await anext(chunks, None)
-        finally:
-            _run_context.reset(token)
-        if first is None:
-            return
-        yield first
-        async for chunk in chunks:
-            yield chunk
+        if first is not None:
+            yield first
+            async for chunk in chunks:
+                yield chunk
 
     # -- routing ------------------------------------------------------------------------
 

@@ -65,15 +65,6 @@ from lc_gemini_router.pricing.catalog import (
 from lc_gemini_router.pricing.costs import CostBreakdown, image_sizes, price_quietly
 
 __all__ = [
-    "CLASSIFIER_TAG",
-    "ROLE_ANSWER",
-    "ROLE_CLASSIFIER",
-    "ROLE_METADATA_KEY",
-    "ROLE_SPECULATIVE",
-    "ROUTER_METADATA_KEY",
-    "ROUTER_RUN_METADATA_KEY",
-    "SERVICE_TIER_METADATA_KEY",
-    "WASTED_EVENT",
     "CallRecord",
     "GeminiCostCallbackHandler",
     "UsageTotals",

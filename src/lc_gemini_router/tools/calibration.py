@@ -79,14 +79,11 @@ from typing import Any, Literal, NoReturn
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lc_gemini_router.callbacks.handler import (
-    ROLE_ANSWER,
-    ROLE_CLASSIFIER,
-    get_gemini_cost_callback,
-)
+from lc_gemini_router.callbacks.handler import get_gemini_cost_callback
 from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.config import Category, RouterConfig
 from lc_gemini_router.errors import ConfigError, unknown_name_hint
+from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER
 from lc_gemini_router.pricing.catalog import ServiceTier
 from lc_gemini_router.pricing.costs import price_quietly
 from lc_gemini_router.router import GeminiRouter

@@ -39,12 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from lc_gemini_router.callbacks.handler import (
-    ROLE_ANSWER,
-    ROLE_CLASSIFIER,
-    ROUTER_METADATA_KEY,
-    get_gemini_cost_callback,
-)
+from lc_gemini_router.callbacks.handler import get_gemini_cost_callback
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.errors import (
     ConfigError,
@@ -52,6 +47,7 @@ from lc_gemini_router.errors import (
     GeminiRouterWarning,
     LaneError,
 )
+from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER, ROUTER_METADATA_KEY
 from lc_gemini_router.pricing.catalog import (
     SERVICE_TIERS,
     ModelPrice,

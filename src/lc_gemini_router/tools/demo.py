@@ -33,14 +33,10 @@ from typing import IO, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 
-from lc_gemini_router.callbacks.handler import (
-    ROLE_CLASSIFIER,
-    ROUTER_METADATA_KEY,
-    GeminiCostCallbackHandler,
-    get_gemini_cost_callback,
-)
+from lc_gemini_router.callbacks.handler import GeminiCostCallbackHandler, get_gemini_cost_callback
 from lc_gemini_router.config import Category, RouterConfig
 from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.keys import ROLE_CLASSIFIER, ROUTER_METADATA_KEY
 from lc_gemini_router.router import GeminiRouter
 from lc_gemini_router.routing.policy import RouteDecision
 from lc_gemini_router.testing.simulator import GeminiSimulator, Responder, SimReply, SimRequest

@@ -52,13 +52,9 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lc_gemini_router.callbacks.handler import (
-    ROLE_ANSWER,
-    ROLE_CLASSIFIER,
-    ROLE_SPECULATIVE,
-    UsageTotals,
-)
+from lc_gemini_router.callbacks.handler import UsageTotals
 from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER, ROLE_SPECULATIVE
 from lc_gemini_router.tools.formatting import percent, share_of, usd
 from lc_gemini_router.tools.jsonl import read_json_lines
 
