@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Literal, cast
 
 from langchain_core.callbacks import (
@@ -42,23 +41,15 @@ from langchain_core.callbacks import (
     CallbackManager,
     CallbackManagerForLLMRun,
 )
-from langchain_core.exceptions import ModelNotFoundError
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
-from langchain_core.output_parsers.openai_tools import (
-    JsonOutputKeyToolsParser,
-    PydanticToolsParser,
-)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils import secret_from_env
-from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
-from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -122,6 +113,12 @@ from lc_gemini_router.keys import (
     ROUTER_RUN_METADATA_KEY,
     WASTED_EVENT,
 )
+from lc_gemini_router.lanes.models import (
+    google_profile,
+    lane_unavailable,
+    least_thinking,
+    shared_profile,
+)
 from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
 from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, normalize_model_id
 from lc_gemini_router.routing.policy import (
@@ -130,15 +127,23 @@ from lc_gemini_router.routing.policy import (
     rule_decision,
     score_decision,
 )
+from lc_gemini_router.routing.request import (
+    CONFIG_FIELDS,
+    ROUTER_KWARGS,
+    check_per_call,
+    format_tools,
+    named_tool,
+    normalise_tool_choice,
+    tool_names,
+)
 from lc_gemini_router.routing.signatures import strip_foreign_signatures
 from lc_gemini_router.state import Breaker, ScoreStore
+from lc_gemini_router.structured_output import structured_output
 
 __all__ = ["GeminiRouter"]
 
 
-_CONFIG_FIELDS = frozenset(RouterConfig.model_fields)
 _CONFIGURABLE_KEY = "lc_gemini_router"
-_ROUTER_KWARGS = _CONFIG_FIELDS | {"lane"}
 
 
 @dataclass(frozen=True)
@@ -172,40 +177,6 @@ class _Call:
     """Lanes that already failed in this call, for a LaneError that names them all."""
 
 
-# Per-call classifier settings that take effect; the rest are fixed when the
-# classifier (its model, deadline, cache and breaker) is built.
-_PER_CALL_CLASSIFIER = frozenset({"enabled", "fallback_lane"})
-
-
-def _check_per_call(overrides: Mapping[str, Any], lane_kwargs: Mapping[str, Any]) -> None:
-    """Reject per-call settings that are misspelt or cannot take effect, before any call."""
-    classifier = overrides.get("classifier")
-    if isinstance(classifier, Mapping):
-        fixed = sorted(set(classifier) - _PER_CALL_CLASSIFIER)
-        if fixed:
-            msg = (
-                f"classifier settings {fixed} cannot change per call (only "
-                f"{sorted(_PER_CALL_CLASSIFIER)} can): set them on the router's config"
-            )
-            raise ConfigError(msg)
-    for key in lane_kwargs:
-        close = difflib.get_close_matches(key, sorted(_ROUTER_KWARGS), n=1, cutoff=0.8)
-        if close:
-            msg = f"unknown per-call setting {key!r}; did you mean {close[0]!r}?"
-            raise ConfigError(msg)
-
-
-@functools.cache
-def _google_profile(model_id: str) -> ModelProfile | None:
-    """langchain-google-genai's profile of a model ID, without building a client."""
-    try:
-        from langchain_google_genai.chat_models import _get_default_model_profile
-    except ImportError:  # a private helper: a release without it only loses the profile
-        return None
-    profile = _get_default_model_profile(model_id)
-    return profile or None
-
-
 @functools.cache
 def _constructor_names() -> frozenset[str]:
     """Every keyword ``GeminiRouter(...)`` accepts: its fields and their aliases."""
@@ -216,7 +187,7 @@ def _constructor_names() -> frozenset[str]:
 def _unknown_constructor_keyword(name: str) -> str:
     from langchain_google_genai import ChatGoogleGenerativeAI
 
-    if name in _CONFIG_FIELDS or name == "lane":
+    if name in CONFIG_FIELDS or name == "lane":
         where = "per call" if name == "lane" else "in config=RouterConfig(...) or per call"
         return f"{name!r} is a routing setting, not a GeminiRouter field: set it {where}"
     google = ChatGoogleGenerativeAI.model_fields
@@ -225,95 +196,13 @@ def _unknown_constructor_keyword(name: str) -> str:
             f"{name!r} is a ChatGoogleGenerativeAI setting the router does not pass on: "
             f"give a ready lane, e.g. pro=ChatGoogleGenerativeAI(model=..., {name}=...)"
         )
-    close = difflib.get_close_matches(name, sorted(_CONFIG_FIELDS), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, sorted(CONFIG_FIELDS), n=1, cutoff=0.75)
     if close and close[0] not in difflib.get_close_matches(name, _constructor_names(), n=1):
         return (
             f"GeminiRouter: unknown keyword {name!r}; did you mean {close[0]!r}? (a routing "
             "setting: set it in config=RouterConfig(...) or per call)"
         )
     return f"GeminiRouter: {unknown_name_hint(name, _constructor_names(), 'keyword')}"
-
-
-def lane_unavailable(error: BaseException) -> bool:
-    """Whether another lane may answer what this lane failed: the fault was the lane's.
-
-    True for what langchain-core marks ``is_retryable`` (429, 5xx, timeouts, lost
-    connections, also found on the cause chain or as the builtin ``TimeoutError`` /
-    ``ConnectionError``) and for a 404 (``ModelNotFoundError``: this lane's model is
-    not served here, e.g. a preview model on API v1). Invalid requests (400), auth
-    errors and bugs (``TypeError``) would fail on any lane, so they propagate.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if getattr(current, "is_retryable", False) is True:
-            return True
-        if isinstance(current, (ModelNotFoundError, TimeoutError, ConnectionError)):
-            return True
-        current = current.__cause__
-    return False
-
-
-def _tool_name(tool: Mapping[str, Any]) -> list[str]:
-    function = tool.get("function")
-    if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-        return [function["name"]]
-    declarations = tool.get("function_declarations") or tool.get("functionDeclarations")
-    if isinstance(declarations, list):
-        return [d["name"] for d in declarations if isinstance(d, Mapping) and "name" in d]
-    return [str(key) for key in tool]  # a built-in such as {"google_search": {}}
-
-
-def _format_tools(
-    tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-) -> list[dict[str, Any]]:
-    """Tools in OpenAI function format; Gemini built-ins (``{"google_search": {}}``) as-is."""
-    formatted: list[dict[str, Any]] = []
-    for tool in tools:
-        try:
-            formatted.append(convert_to_openai_tool(tool))
-        except (ValueError, TypeError):
-            if not isinstance(tool, dict):
-                raise
-            formatted.append(tool)
-    return formatted
-
-
-def _least_thinking(model: BaseChatModel) -> BaseChatModel:
-    """The model set to the lowest thinking level its profile lists.
-
-    Flash-Lite thinks "minimal"; Pro's lowest is "low" (it rejects "minimal"). A model
-    with no profile keeps its default.
-    """
-    levels = (model.profile or {}).get("reasoning_effort_levels")
-    if not levels:
-        return model
-    order = ("minimal", "low", "medium", "high")
-    lowest = min(levels, key=lambda level: order.index(level) if level in order else len(order))
-    return model.model_copy(update={"reasoning_effort": lowest})
-
-
-def _named_tool(name: str) -> dict[str, Any]:
-    """A tool definition with only a name, for routing (which never runs tools)."""
-    parameters = {"type": "object", "properties": {}}
-    return {"type": "function", "function": {"name": name, "parameters": parameters}}
-
-
-def _normalise_tool_choice(choice: Any) -> str | None:
-    if choice is None or choice is False:
-        return None
-    if choice is True or choice in ("any", "required"):
-        return "any"
-    if isinstance(choice, str):
-        return choice
-    if isinstance(choice, Mapping):
-        function = choice.get("function")
-        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-            return str(function["name"])
-        if isinstance(choice.get("name"), str):
-            return str(choice["name"])
-    return "any"
 
 
 class GeminiRouter(BaseChatModel):
@@ -413,25 +302,15 @@ class GeminiRouter(BaseChatModel):
         return self
 
     def _lanes_profile(self) -> ModelProfile | None:
-        """What every lane can do (a request may land on any): flags all lanes share,
-        the smallest token limits. None when a lane's profile is unknown."""
+        """The profile every lane shares; None when a lane's profile is unknown."""
         profiles = []
         for lane, model_id in self.config.lanes.items():
             ready = self._ready(lane)
-            profile = ready.profile if ready is not None else _google_profile(model_id)
+            profile = ready.profile if ready is not None else google_profile(model_id)
             if not profile:
                 return None
-            profiles.append(dict(profile))
-        merged: dict[str, Any] = {"name": "GeminiRouter"}
-        for key in set().union(*profiles):
-            values = [p.get(key) for p in profiles]
-            if all(isinstance(v, bool) for v in values):
-                merged[key] = all(values)
-            elif key in ("max_input_tokens", "max_output_tokens") and all(
-                isinstance(v, int) for v in values
-            ):
-                merged[key] = min(cast("list[int]", values))
-        return cast("ModelProfile", merged)
+            profiles.append(profile)
+        return shared_profile(profiles)
 
     def __init__(self, **kwargs: Any) -> None:
         unknown = [key for key in kwargs if key not in _constructor_names()]
@@ -558,7 +437,7 @@ class GeminiRouter(BaseChatModel):
                             max_tokens=settings.max_output_tokens,
                             max_retries=1,
                         )
-                        model = _least_thinking(model)
+                        model = least_thinking(model)
                     self._classifier = Classifier(
                         model, settings, cache=self.score_cache, breaker=self.breaker
                     )
@@ -629,7 +508,7 @@ class GeminiRouter(BaseChatModel):
         """
         if tool_choice is not None and tool_choice is not False:
             kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=_format_tools(tools), **kwargs)
+        return self.bind(tools=format_tools(tools), **kwargs)
 
     def route(
         self,
@@ -653,8 +532,8 @@ class GeminiRouter(BaseChatModel):
         """
         messages = self._convert_input(input).to_messages()
         if tools:
-            kwargs["tools"] = _format_tools(
-                [_named_tool(t) if isinstance(t, str) else t for t in tools]
+            kwargs["tools"] = format_tools(
+                [named_tool(t) if isinstance(t, str) else t for t in tools]
             )
         call = self._prepare(messages, kwargs)
         if not self._needs_classifier(call):
@@ -685,55 +564,7 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         """Structured output through Gemini's JSON schema (default) or a forced tool call."""
-        if kwargs:
-            msg = f"unsupported arguments {sorted(kwargs)}"
-            raise ValueError(msg)
-        is_model = isinstance(schema, type) and is_basemodel_subclass(schema)  # v2 and v1
-        llm: Runnable[LanguageModelInput, AIMessage]
-        parser: Runnable[Any, Any]
-        if method in ("json_schema", "json_mode"):
-            if is_model:
-                model_cls = cast("type[BaseModel]", schema)
-                json_schema = convert_to_json_schema(model_cls)
-                parser = PydanticOutputParser(pydantic_object=model_cls)
-            else:
-                json_schema = convert_to_json_schema(schema)
-                parser = JsonOutputParser()
-            llm = self.bind(
-                response_mime_type="application/json",
-                response_json_schema=json_schema,
-                ls_structured_output_format={
-                    "kwargs": {"method": method},
-                    "schema": convert_to_json_schema(schema),
-                },
-            )
-        elif method == "function_calling":
-            tool = convert_to_openai_tool(schema)
-            name = tool["function"]["name"]
-            if is_model:
-                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
-            else:
-                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-            llm = self.bind_tools(
-                [schema],
-                tool_choice=name,
-                ls_structured_output_format={
-                    "kwargs": {"method": "function_calling"},
-                    "schema": tool,
-                },
-            )
-        else:
-            msg = f"unknown structured output method {method!r}"
-            raise ValueError(msg)
-        if include_raw:
-            with_parsed = RunnablePassthrough.assign(
-                parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
-            ).with_fallbacks(
-                [RunnablePassthrough.assign(parsed=lambda _: None)],
-                exception_key="parsing_error",
-            )
-            return {"raw": llm} | with_parsed
-        return llm | parser
+        return structured_output(self, schema, include_raw=include_raw, method=method, **kwargs)
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         # LangChain raises ValueError / NotImplementedError for inputs it cannot read;
@@ -854,13 +685,13 @@ class GeminiRouter(BaseChatModel):
         overrides: dict[str, Any] = dict(context.overrides) if context else {}
         lane_kwargs: dict[str, Any] = {}
         for key, value in kwargs.items():
-            if key in _ROUTER_KWARGS:
+            if key in ROUTER_KWARGS:
                 overrides[key] = value
             else:
                 lane_kwargs[key] = value
         # LangChain's per-call model override: answer on that model, without routing.
         pinned = lane_kwargs.pop("model", None)
-        _check_per_call(overrides, lane_kwargs)
+        check_per_call(overrides, lane_kwargs)
         lane = overrides.pop("lane", None)
         config = self.config.with_overrides(overrides)
         if pinned and lane is None:
@@ -872,11 +703,11 @@ class GeminiRouter(BaseChatModel):
             raise UnknownLaneError(str(lane), tuple(config.lanes))
         self._check_lane_overrides(config)
         tools = lane_kwargs.get("tools") or []
-        names = tuple(n for t in tools if isinstance(t, Mapping) for n in _tool_name(t))
+        names = tuple(n for t in tools if isinstance(t, Mapping) for n in tool_names(t))
         request = RouteRequest(
             messages=tuple(messages),
             tool_names=names,
-            tool_choice=_normalise_tool_choice(lane_kwargs.get("tool_choice")),
+            tool_choice=normalise_tool_choice(lane_kwargs.get("tool_choice")),
             lane_override=lane,
             structured_output="response_json_schema" in lane_kwargs
             or lane_kwargs.get("response_mime_type") == "application/json",
