@@ -28,8 +28,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 from benchmarks.common import REPO_ROOT, Goal, Sizes, default_data_dir, jsonable, machine_info
 from benchmarks.economics import AVOIDED_GOAL, CLASSIFIER_SHARE_GOAL, rules_precision, run_economics
 from benchmarks.latency import SPECULATIVE_GOAL, run_latency
-from benchmarks.overhead import GOALS as OVERHEAD_GOALS
-from benchmarks.overhead import run_overhead
+from benchmarks.overhead import LOOPBACK_GOALS, run_overhead
 from benchmarks.scale import MEMORY_GOAL, WALL_GOAL, run_scale
 
 __all__ = ["SECTIONS", "collect_goals", "main"]
@@ -50,15 +49,17 @@ def _at_least(name: str, value: Any, limit: float) -> Goal:
 def collect_goals(results: dict[str, Any]) -> list[Goal]:
     """The pass/fail lines, from whichever sections ran."""
     goals: list[Goal] = []
-    overhead = results.get("overhead") or {}
+    loopback = (results.get("overhead") or {}).get("loopback") or {}
     for kind, label in (
-        ("classifier", "classifier path"),
         ("rule", "rule path"),
         ("cache", "cache hit"),
+        ("classifier", "classifier path"),
+        ("stream", "drained stream"),
     ):
-        if kind in overhead:
-            value = overhead[kind]["ratio_median"]
-            goals.append(_at_most(f"overhead: {label} vs bare calls", value, OVERHEAD_GOALS[kind]))
+        if kind in loopback:
+            value = loopback[kind]["ratio_median"]
+            name = f"overhead: {label} vs bare calls (real client, loopback)"
+            goals.append(_at_most(name, value, LOOPBACK_GOALS[kind]))
     latency = results.get("latency") or {}
     if "invoke_lite_path" in latency:
         goals += [
@@ -140,17 +141,17 @@ def _info_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             o = overhead[kind]
             rows.append(
                 (
-                    f"overhead: {kind} path per call",
+                    f"overhead: {kind} path per call (zero-latency fakes, {o['ratio_median']}x)",
                     f"{o['routed_median_us']:.0f} us vs {o['bare_median_us']:.0f} us "
                     f"(+{o['overhead_median_us']:.0f} us)",
                 )
             )
-    loop = overhead.get("loopback_rule_path")
-    if loop:
+    for kind, loop in (overhead.get("loopback") or {}).items():
         rows.append(
             (
-                "overhead: rule path, real client on loopback",
-                f"{loop['ratio_median']:.3f}x (+{loop['overhead_median_us']:.0f} us)",
+                f"overhead: {kind} path, real client on loopback",
+                f"{loop['routed_median_us']:.0f} us vs {loop['bare_median_us']:.0f} us "
+                f"(+{loop['overhead_median_us']:.0f} us)",
             )
         )
     latency = results.get("latency") or {}
