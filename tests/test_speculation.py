@@ -11,7 +11,7 @@ from lc_gemini_router import RouterConfig, get_gemini_cost_callback
 from lc_gemini_router.keys import WASTED_EVENT
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.fakes import BlockingStreamModel, FakeClassifierModel, UsageFakeChatModel
-from tests.routing_kit import LITE, PRO, Backend, is_classifier, live_router
+from tests.routing_kit import PRO, Backend, is_classifier, live_router
 from tests.test_router import HARD, decision_of, make_router
 
 SPECULATIVE = RouterConfig(speculative=True)
@@ -98,22 +98,27 @@ def test_no_speculation_when_rules_or_cache_decide() -> None:
 
 def test_live_speculation_through_the_real_client() -> None:
     backend = Backend()
+    # The lite lane answers on a model of its own, slowed down, so the escalated call's
+    # speculative stream is cancelled before its first chunk: its waste is the estimate
+    # of its prompt (17 characters -> 4 tokens) at that model's input rate, exactly.
+    slow_lite = "gemini-3.5-flash"
+    backend.lane_tokens[slow_lite] = (500, 100, 0)
     with GeminiSimulator(responder=backend) as sim:
-        router = live_router(sim, config=SPECULATIVE)
+        sim.set_delay(0.3, model=slow_lite)
+        config = RouterConfig(speculative=True, lite_model=slow_lite)
+        router = live_router(sim, config=config)
         with get_gemini_cost_callback() as cb:
             easy = router.invoke("What is the capital of Peru?")
             hard = router.invoke("solve this riddle")
         lanes = [r.model for r in sim.requests if not is_classifier(r)]
     assert decision_of(easy)["lane"] == "lite" and decision_of(hard)["lane"] == "pro"
-    assert sorted(lanes) == sorted([LITE, LITE, PRO])  # one speculative lite call per request
-    assert all(r.stream for r in sim.requests if r.model == LITE and not is_classifier(r))
+    assert sorted(lanes) == sorted([slow_lite, slow_lite, PRO])  # one speculative call each
+    assert all(r.stream for r in sim.requests if r.model == slow_lite)
     wasted = cb.by_role["speculative"]
-    assert wasted.calls == 1
-    # Cancelled mid-stream or after its last chunk: never more than a whole lite answer.
-    assert 0 < wasted.cost <= backend.answer_cost(LITE)
+    assert (wasted.calls, wasted.input_tokens, wasted.output_tokens) == (1, 4, 0)
+    flash_in, flash_out = Decimal("1.50"), Decimal("9.00")  # gemini-3.5-flash per 1M
+    assert wasted.cost == 4 * flash_in / 1_000_000
+    flash_answer = (500 * flash_in + 100 * flash_out) / 1_000_000
     assert cb.total_cost == (
-        backend.answer_cost(LITE)
-        + backend.answer_cost(PRO)
-        + 2 * backend.classifier_cost
-        + wasted.cost
+        flash_answer + backend.answer_cost(PRO) + 2 * backend.classifier_cost + wasted.cost
     )

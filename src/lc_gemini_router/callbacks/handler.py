@@ -178,7 +178,7 @@ class _RunInfo:
     router_run_id: str | None = None
 
 
-_FINISHED_KEPT = 4096
+_FINISHED_KEPT = 1024
 """Finished run ids remembered to drop a second delivery (bounded: memory stays flat)."""
 
 
