@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -165,8 +165,15 @@ Effect = Classify | Generate | OpenStream | NextChunk | Speculate | Cancel | Emi
 Flow = Generator[Effect, Any, Any]
 
 
-def drive(flow: Flow, *, executor: Executor | None) -> Iterator[ChatGenerationChunk | Done]:
-    """Run ``flow`` with blocking calls; ``executor`` runs the classifier under its deadline."""
+def drive(
+    flow: Flow, *, executor: Callable[[], Executor] | None
+) -> Iterator[ChatGenerationChunk | Done]:
+    """Run ``flow`` with blocking calls.
+
+    ``executor`` gives the pool that runs the classifier under its deadline and the
+    speculative streams; it is asked only when one is needed (a rule-decided call never
+    touches it). None runs the classifier inline, without a deadline.
+    """
     send: Any = None
     error: BaseException | None = None
     try:
@@ -231,7 +238,7 @@ async def aresult_of(items: AsyncIterator[ChatGenerationChunk | Done]) -> Any:
     raise RuntimeError(msg)
 
 
-def _run(effect: Effect, executor: Executor | None) -> Any:
+def _run(effect: Effect, executor: Callable[[], Executor] | None) -> Any:
     if isinstance(effect, State):
         return getattr(effect.target, effect.method)(*effect.args)
     if isinstance(effect, NextChunk):
@@ -251,7 +258,8 @@ def _run(effect: Effect, executor: Executor | None) -> Any:
         c = effect.call
         # No run manager: speculative tokens must not reach the caller's stream.
         return StreamPump(
-            lambda: c.model._stream(c.messages, stop=c.stop, **c.kwargs), executor=executor
+            lambda: c.model._stream(c.messages, stop=c.stop, **c.kwargs),
+            executor=executor() if executor is not None else None,
         )
     if isinstance(effect, Cancel):
         return effect.pump.cancel()
@@ -292,13 +300,13 @@ async def _arun(effect: Effect, background: set[asyncio.Task[Any]]) -> Any:
     raise TypeError(msg)
 
 
-def _classify(effect: Classify, executor: Executor | None) -> Any:
+def _classify(effect: Classify, executor: Callable[[], Executor] | None) -> Any:
     if executor is None:
         return effect.runnable.invoke(effect.prompt, effect.config)
     # The call runs on the router's executor so the caller can stop waiting at the
     # deadline; the call itself goes on and still reports its cost.
     context = contextvars.copy_context()
-    future = executor.submit(context.run, effect.runnable.invoke, effect.prompt, effect.config)
+    future = executor().submit(context.run, effect.runnable.invoke, effect.prompt, effect.config)
     try:
         return future.result(timeout=effect.deadline)
     except FutureTimeout:

@@ -412,9 +412,9 @@ class GeminiRouter(BaseChatModel):
         Raises:
             UnknownLaneError: ``lane`` is not one of the router's lanes.
         """
-        self._known_lane(lane)
         model = self._lanes.get(lane)
         if model is None:
+            self._known_lane(lane)
             with self._build_lock:
                 model = self._lanes.get(lane)
                 if model is None:
@@ -551,7 +551,7 @@ class GeminiRouter(BaseChatModel):
         )
         runner = self.classifier_runner
         flow = runner.flow(call.request.messages, call.request.tool_names, classifier_config)
-        outcome = result_of(drive(flow, executor=self._executor()))
+        outcome = result_of(drive(flow, executor=self._executor))
         return self._decide(call, outcome)
 
     def with_structured_output(
@@ -718,6 +718,8 @@ class GeminiRouter(BaseChatModel):
 
     def _check_lane_overrides(self, config: RouterConfig) -> None:
         """Per-call lane models pass the constructor's checks, before any API call."""
+        if config is self.config:  # no per-call settings: nothing new to check
+            return
         for lane, model_id in config.lanes.items():
             if model_id == self.config.lanes.get(lane):
                 continue
@@ -732,6 +734,8 @@ class GeminiRouter(BaseChatModel):
 
     def _lane_for(self, call: _Call, lane: Lane) -> BaseChatModel:
         """The model that answers ``lane`` for this call: a per-call model ID wins."""
+        if call.config is self.config:
+            return self.lane_model(lane)
         model_id = call.config.lanes[lane]
         if model_id == self.config.lanes.get(lane):
             return self.lane_model(lane)
@@ -951,7 +955,7 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         flow = self._flow(messages, stop, run_manager, kwargs, stream=False, is_async=False)
-        return cast("ChatResult", result_of(drive(flow, executor=self._executor())))
+        return cast("ChatResult", result_of(drive(flow, executor=self._executor)))
 
     async def _agenerate(
         self,
@@ -971,7 +975,7 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         flow = self._flow(messages, stop, run_manager, kwargs, stream=True, is_async=False)
-        for item in drive(flow, executor=self._executor()):
+        for item in drive(flow, executor=self._executor):
             if not isinstance(item, Done):
                 yield item
 
