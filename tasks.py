@@ -31,6 +31,7 @@ REQUIREMENTS = ROOT / "requirements"
 LOCK = REQUIREMENTS / "lock.txt"
 OLDEST_LOCK = REQUIREMENTS / "lock-oldest-google-genai.txt"
 """The same resolution with the lowest google-genai pyproject.toml admits (from the .in)."""
+COVERAGE = ("--cov=lc_gemini_router", "--cov-report=term:skip-covered", "--cov-fail-under=93")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
 
 
@@ -119,7 +120,8 @@ def main(argv: list[str]) -> None:
         run(bin_dir(python.parent.parent) / "lc-gemini-router", "demo", *rest)
     elif task == "test":
         python = install("test")
-        run(python, "-m", "pytest", *rest)
+        # The coverage floor: a change that leaves code untested fails here.
+        run(python, "-m", "pytest", *COVERAGE, *rest)
     elif task == "bench":
         python = install("test")
         run(python, "benchmarks/run.py", *rest)
