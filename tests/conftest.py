@@ -8,6 +8,7 @@ import pytest
 
 from lc_gemini_router.api_versions import API_VERSION_ENV
 from lc_gemini_router.testing.simulator import GeminiSimulator
+from tests.routing_kit import Backend
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +29,16 @@ def offline_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     """No API key (so nothing goes live) and no terminal size from the environment."""
     for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "COLUMNS", "LINES"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def backend() -> Backend:
+    """The deterministic Gemini backend of the router tests (override it to change it)."""
+    return Backend()
+
+
+@pytest.fixture
+def sim(backend: Backend) -> Iterator[GeminiSimulator]:
+    """A simulator that answers with ``backend``."""
+    with GeminiSimulator(responder=backend) as simulator:
+        yield simulator

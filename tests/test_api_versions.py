@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import pytest
 from langchain_google_genai import ChatGoogleGenerativeAI
@@ -31,19 +30,6 @@ from lc_gemini_router.errors import ApiVersionWarning
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.cli_kit import PREFIX, run
 from tests.routing_kit import LITE, PRO, PRO_TOOLS, Backend, is_classifier, live_router
-
-
-@pytest.fixture
-def backend() -> Backend:
-    return Backend(
-        scores={"riddle": {"difficulty": 0.9, "needs_tools": False, "category": "reasoning"}}
-    )
-
-
-@pytest.fixture
-def sim(backend: Backend) -> Any:
-    with GeminiSimulator(responder=backend) as simulator:
-        yield simulator
 
 
 def client(sim: GeminiSimulator, model: str, api_version: str | None) -> ChatGoogleGenerativeAI:

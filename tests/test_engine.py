@@ -30,17 +30,6 @@ from tests.routing_kit import LITE, PRO, Backend, is_classifier, live_router
 HARD_PROMPT = "solve the riddle of the sphinx"
 
 
-@pytest.fixture
-def backend() -> Backend:
-    return Backend()
-
-
-@pytest.fixture
-def sim(backend: Backend) -> Any:
-    with GeminiSimulator(responder=backend) as simulator:
-        yield simulator
-
-
 class Events(BaseCallbackHandler):
     """The router's custom events, in order."""
 

@@ -29,12 +29,6 @@ def backend() -> Backend:
     return backend
 
 
-@pytest.fixture
-def sim(backend: Backend) -> Any:
-    with GeminiSimulator(responder=backend) as simulator:
-        yield simulator
-
-
 def flash_config(**kwargs: Any) -> RouterConfig:
     return RouterConfig(extra_lanes={"flash": LaneSpec(model=FLASH, fallback="lite")}, **kwargs)
 

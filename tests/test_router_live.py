@@ -38,17 +38,6 @@ from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply
 from tests.routing_kit import LITE, PRO, PRO_TOOLS, Backend, cost, is_classifier, live_router
 
 
-@pytest.fixture
-def backend() -> Backend:
-    return Backend()
-
-
-@pytest.fixture
-def sim(backend: Backend) -> Any:
-    with GeminiSimulator(responder=backend) as simulator:
-        yield simulator
-
-
 def lanes_called(sim: GeminiSimulator) -> list[str]:
     return [r.model for r in sim.requests if not is_classifier(r)]
 
