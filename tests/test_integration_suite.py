@@ -12,7 +12,6 @@ Left at their defaults, on purpose:
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
@@ -31,6 +30,7 @@ from lc_gemini_router.testing.simulator import (
     SimReply,
     SimRequest,
     example_from_schema,
+    sample_png,
 )
 
 PRO = "gemini-3.1-pro-preview"
@@ -128,9 +128,7 @@ def _sample_wav() -> bytes:
 
 
 def _sample_png() -> bytes:
-    from lc_gemini_router.testing.simulator import _png  # a tiny valid PNG
-
-    return base64.b64decode(_png("512"))
+    return sample_png("512")
 
 
 _SAMPLES = {".pdf": _sample_pdf, ".wav": _sample_wav, ".png": _sample_png}

@@ -59,6 +59,7 @@ __all__ = [
     "SimRequest",
     "example_from_schema",
     "make_thought_signature",
+    "sample_png",
     "signature_model",
 ]
 
@@ -445,6 +446,11 @@ def _string_for(schema: dict[str, Any]) -> str:
     minimum, maximum = int(schema.get("minLength", 0)), schema.get("maxLength")
     value = value.ljust(minimum, "x")
     return value[: int(maximum)] if maximum is not None else value
+
+
+def sample_png(size: str = "512") -> bytes:
+    """A valid PNG of an image size tier ("512", "1K", "2K", "4K"), as the simulator sends."""
+    return base64.b64decode(_png(size))
 
 
 @functools.cache
