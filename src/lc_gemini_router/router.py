@@ -542,13 +542,14 @@ class GeminiRouter(BaseChatModel):
         manager = CallbackManager.configure(
             config.get("callbacks"), None, False, config.get("tags"), None, config.get("metadata")
         )
-        classifier_config, _ = self._classifier_config(
+        child = self._child_callbacks(
             list(manager.handlers),
             list(manager.tags),
             dict(manager.metadata),
             None,
             CallbackManager,
         )
+        classifier_config = self._classifier_config(child, None)
         runner = self.classifier_runner
         flow = runner.flow(call.request.messages, call.request.tool_names, classifier_config)
         outcome = result_of(drive(flow, executor=self._executor))
@@ -767,15 +768,16 @@ class GeminiRouter(BaseChatModel):
         metadata = {k: v for k, v in metadata.items() if not k.startswith("ls_")}
         return run_id, list(handlers), list(tags), metadata
 
-    def _classifier_config(
-        self,
+    @staticmethod
+    def _child_callbacks(
         handlers: list[BaseCallbackHandler],
         tags: list[str],
         metadata: dict[str, Any],
         run_id: uuid.UUID | None,
         manager_cls: type[CallbackManager] | type[AsyncCallbackManager],
-    ) -> tuple[RunnableConfig, CallbackManager | AsyncCallbackManager]:
-        manager = manager_cls(
+    ) -> CallbackManager | AsyncCallbackManager:
+        """Callbacks bound to the router's run: its events, and the classifier's parent."""
+        return manager_cls(
             handlers=handlers,
             inheritable_handlers=list(handlers),
             parent_run_id=run_id,
@@ -784,7 +786,13 @@ class GeminiRouter(BaseChatModel):
             metadata=dict(metadata),
             inheritable_metadata=dict(metadata),
         )
-        config: RunnableConfig = {
+
+    @staticmethod
+    def _classifier_config(
+        manager: CallbackManager | AsyncCallbackManager, run_id: uuid.UUID | None
+    ) -> RunnableConfig:
+        """The classifier run's config: a child of the router's run, tagged and marked."""
+        return {
             "callbacks": manager,
             # "nostream" keeps LangGraph's message stream free of classifier tokens.
             "tags": ["nostream", CLASSIFIER_TAG],
@@ -795,7 +803,6 @@ class GeminiRouter(BaseChatModel):
             },
             "run_name": "gemini_router_classifier",
         }
-        return config, manager
 
     def _decide(self, call: _Call, outcome: ClassifierOutcome | None) -> RouteDecision:
         if call.ruled is not None:
@@ -864,7 +871,7 @@ class GeminiRouter(BaseChatModel):
         call = self._prepare(messages, kwargs)  # typed errors before any request
         run_id, handlers, tags, metadata = self._child_manager(run_manager)
         manager_cls = AsyncCallbackManager if is_async else CallbackManager
-        config, manager = self._classifier_config(handlers, tags, metadata, run_id, manager_cls)
+        manager = self._child_callbacks(handlers, tags, metadata, run_id, manager_cls)
         events = manager if run_id is not None else None
         pump: StreamPump | AsyncStreamPump | None = None
         outcome = None
@@ -882,6 +889,8 @@ class GeminiRouter(BaseChatModel):
                     call.lane_kwargs,
                 )
                 pump = yield Speculate(lite)
+            # Built only here: a call the rules decided never needs it.
+            config = self._classifier_config(manager, run_id)
             outcome = yield from runner.flow(
                 request.messages, request.tool_names, config, prompt=prompt
             )
