@@ -22,3 +22,8 @@ def one_line_error(err: str) -> str:
     assert len(lines) == 1, err
     assert lines[0].startswith(PREFIX)
     return lines[0].removeprefix(PREFIX)
+
+
+def error_line(err: str) -> str:
+    """The error line of a backend failure, which may follow notes on stderr."""
+    return next(line for line in err.splitlines() if line.startswith(PREFIX))

@@ -28,7 +28,7 @@ from lc_gemini_router.api_versions import (
 )
 from lc_gemini_router.errors import ApiVersionWarning
 from lc_gemini_router.testing.simulator import GeminiSimulator
-from tests.cli_kit import PREFIX, run
+from tests.cli_kit import PREFIX, error_line, run
 from tests.routing_kit import LITE, PRO, PRO_TOOLS, Backend, is_classifier, live_router
 
 
@@ -262,7 +262,7 @@ def test_doctor_names_the_lanes_that_fail(
         "FAILED",
         "FAILED",
     ]
-    error = next(line for line in err.splitlines() if line.startswith(PREFIX))
+    error = error_line(err)
     assert error.startswith(f"{PREFIX}2 of 4 lanes failed: lane 'pro' ({PRO} on v1): ")
     assert f"lane 'pro_tools' ({PRO_TOOLS} on v1)" in error
 
@@ -277,7 +277,7 @@ def test_route_answer_shows_a_lane_that_fell_back(
     rows = {k: v[0] for k, v in table_rows(out, 2).items()}
     assert (rows["lane"], rows["model"], rows["fell back from"]) == ("lite", LITE, "pro")
     assert "GoogleModelNotFoundError" in rows["reasons"]
-    error = next(line for line in err.splitlines() if line.startswith(PREFIX))
+    error = error_line(err)
     assert error.startswith(f"{PREFIX}lane pro failed: GoogleModelNotFoundError")
     assert error.endswith("(answered on lane 'lite' instead)")
 
@@ -301,7 +301,7 @@ def test_route_exits_1_when_the_classifier_fails(
     assert code == 1
     rows = {k: v[0] for k, v in table_rows(out, 2).items()}
     assert rows["source"] == "fallback"
-    error = next(line for line in err.splitlines() if line.startswith(PREFIX))
+    error = error_line(err)
     assert error.startswith(f"{PREFIX}the classifier failed: ")
     assert "Path /v2/models/gemini-3.1-flash-lite:generateContent was not found" in error
 
@@ -313,7 +313,7 @@ def test_demo_exits_1_when_both_pro_lanes_fail(
     monkeypatch.setenv(API_VERSION_ENV, "v1")
     code, _, err = run(capsys, "demo")
     assert code == 1
-    error = next(line for line in err.splitlines() if line.startswith(PREFIX))
+    error = error_line(err)
     assert error.startswith(f"{PREFIX}every lane tried failed (2): lane 'pro_tools' ({PRO_TOOLS})")
     assert f"then lane 'pro' ({PRO}) failed: GoogleModelNotFoundError" in error
 
@@ -328,7 +328,7 @@ def test_demo_exits_1_when_answers_came_from_fallback_lanes(
     code, out, err = run(capsys, "demo", "--config", str(config))
     assert code == 1
     assert "Totals" in out  # the tables are still printed
-    error = next(line for line in err.splitlines() if line.startswith(PREFIX))
+    error = error_line(err)
     assert " requests were not answered as routed; first, " in error
     assert "lane pro failed: GoogleModelNotFoundError" in error
     assert error.endswith("(answered on lane 'lite' instead)")
