@@ -175,10 +175,10 @@ def test_the_router_owns_its_pool() -> None:
     with GeminiSimulator(responder=Backend()) as sim:
         router = live_router(sim)
         router.invoke(HARD_PROMPT)
-        pool = router._pool
+        pool = router.lane_set.pool
         assert pool is not None
         router.close()
-        assert router._pool is None
+        assert router.lane_set.pool is None
         with pytest.raises(RuntimeError, match="shutdown"):
             pool.submit(print)
 

@@ -6,7 +6,7 @@ module (``lc_gemini_router.routing.policy``, ``lc_gemini_router.keys``, ...)::
     routing/    the pure policy, text rules, signature hygiene, threshold replay
     classify/   the Flash-Lite classifier's bounded input and scoring step
     engine.py   the one pipeline's effects and its blocking and async drivers
-    router.py   GeminiRouter, the chat model over that pipeline
+    router/     GeminiRouter, the chat model over that pipeline, and its steps
     lanes/      speculative starts;  state.py  score cache, breaker (protocols)
     pricing/    dated prices and the exact cost engine
     callbacks/  the cost handler and the router's metadata payloads

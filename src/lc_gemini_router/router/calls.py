@@ -1,0 +1,128 @@
+"""One call, its arguments sorted into routing settings and lane arguments.
+
+Everything here runs before any request is sent, so a mistake in a per-call
+setting is a typed error that costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+from lc_gemini_router.config import RouterConfig
+from lc_gemini_router.errors import (
+    ConfigError,
+    LaneFailure,
+    UnknownLaneError,
+    UnsupportedInputError,
+)
+from lc_gemini_router.pricing.catalog import PriceCatalog, normalize_model_id
+from lc_gemini_router.routing.policy import RouteDecision, RouteRequest, rule_decision
+from lc_gemini_router.routing.request import (
+    ROUTER_KWARGS,
+    check_per_call,
+    normalise_tool_choice,
+    tool_names,
+)
+
+__all__ = ["Call", "prepare"]
+
+
+@dataclass
+class Call:
+    """One call after its arguments are sorted into routing and lane arguments."""
+
+    request: RouteRequest
+    config: RouterConfig
+    lane_kwargs: dict[str, Any]
+    ruled: RouteDecision | None
+    """The rules' decision, computed once; None when the classifier must score."""
+    failures: list[LaneFailure] = field(default_factory=list)
+    """Lanes that already failed in this call, for a LaneError that names them all."""
+
+    @property
+    def needs_classifier(self) -> bool:
+        return self.config.classifier.enabled and self.ruled is None
+
+
+def prepare(
+    messages: list[BaseMessage],
+    kwargs: Mapping[str, Any],
+    *,
+    base: RouterConfig,
+    published: Mapping[str, Any],
+    ready: Callable[[str], BaseChatModel | None],
+    catalog: PriceCatalog,
+) -> Call:
+    """Sort one call's arguments and apply the rules.
+
+    ``base`` is the router's config, ``published`` the run's ``configurable``
+    settings, ``ready`` the caller's own lane models (which a per-call model ID
+    cannot replace).
+
+    Raises:
+        UnsupportedInputError, ConfigError, UnknownLaneError, RetiredModelError:
+            before any request is sent.
+    """
+    if not messages:
+        msg = "GeminiRouter needs at least one message; got an empty list"
+        raise UnsupportedInputError(msg)
+    overrides: dict[str, Any] = dict(published)
+    lane_kwargs: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key in ROUTER_KWARGS:
+            overrides[key] = value
+        else:
+            lane_kwargs[key] = value
+    # LangChain's per-call model override: answer on that model, without routing.
+    pinned = lane_kwargs.pop("model", None)
+    check_per_call(overrides, lane_kwargs)
+    lane = overrides.pop("lane", None)
+    config = base.with_overrides(overrides)
+    if pinned and lane is None:
+        model_id = normalize_model_id(str(pinned))
+        lane = next((n for n, m in config.lanes.items() if m == model_id), None)
+        if lane is None:  # a model no lane has: the pro lane answers on it
+            lane, config = "pro", config.with_overrides({"pro_model": model_id})
+    if lane is not None and lane not in config.lanes:
+        raise UnknownLaneError(str(lane), tuple(config.lanes))
+    _check_lane_overrides(config, base, ready, catalog)
+    tools = lane_kwargs.get("tools") or []
+    names = tuple(n for t in tools if isinstance(t, Mapping) for n in tool_names(t))
+    request = RouteRequest(
+        messages=tuple(messages),
+        tool_names=names,
+        tool_choice=normalise_tool_choice(lane_kwargs.get("tool_choice")),
+        lane_override=lane,
+        structured_output="response_json_schema" in lane_kwargs
+        or lane_kwargs.get("response_mime_type") == "application/json",
+        overrides=overrides,
+    )
+    ruled = rule_decision(request, config)
+    return Call(request=request, config=config, lane_kwargs=lane_kwargs, ruled=ruled)
+
+
+def _check_lane_overrides(
+    config: RouterConfig,
+    base: RouterConfig,
+    ready: Callable[[str], BaseChatModel | None],
+    catalog: PriceCatalog,
+) -> None:
+    """Per-call lane models pass the constructor's checks, before any API call."""
+    if config is base:  # no per-call settings: nothing new to check
+        return
+    for lane, model_id in config.lanes.items():
+        if model_id == base.lanes.get(lane):
+            continue
+        if ready(lane) is not None:
+            msg = (
+                f"lane {lane!r} is a ready chat model; a per-call model "
+                f"({model_id!r}) cannot replace it"
+            )
+            raise ConfigError(msg)
+        # RetiredModelError for a shut-down ID; a warning for an unknown price.
+        catalog.ensure_servable(model_id)

@@ -1,0 +1,506 @@
+"""GeminiRouter: a LangChain chat model that routes each call to Flash-Lite or Pro.
+
+Per call it (1) applies the free rules of :mod:`lc_gemini_router.routing.policy`, (2) when
+they leave the call open, asks the Flash-Lite classifier for a score in a child
+run tagged ``nostream`` and marked with the classifier role, (3) calls the chosen
+lane's model *inline* (``_generate`` / ``_stream`` with the router's own run
+manager), so every token and every usage count appears once on the callback
+stream, and (4) puts the decision and the exact cost on the callback stream (custom
+events) and in the answer's ``response_metadata["lc_gemini_router"]``. The steps are
+:func:`lc_gemini_router.router.pipeline.flow`; this module is the chat model around it.
+
+Example:
+    >>> from langchain_core.output_parsers import StrOutputParser
+    >>> from langchain_core.prompts import ChatPromptTemplate
+    >>> from lc_gemini_router import GeminiRouter, RouterConfig, get_gemini_cost_callback
+    >>> router = GeminiRouter(config=RouterConfig(escalation_threshold=0.6), api_key="...")
+    >>> chain = ChatPromptTemplate.from_template("{question}") | router | StrOutputParser()
+    >>> with get_gemini_cost_callback() as cb:  # doctest: +SKIP
+    ...     chain.invoke({"question": "Translate 'thank you' into Italian"})
+    'Grazie'
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, Literal, cast
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import BaseTool
+from langchain_core.utils import secret_from_env
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from lc_gemini_router.api_versions import (
+    ApiVersion,
+    effective_api_version,
+    lane_api_version,
+    v1_problem,
+)
+from lc_gemini_router.classify.classifier import Classifier
+from lc_gemini_router.config import LANES, RouterConfig
+from lc_gemini_router.engine import Done, adrive, aresult_of, drive, result_of
+from lc_gemini_router.errors import (
+    ApiVersionWarning,
+    ConfigError,
+    UnknownPriceWarning,
+    UnsupportedInputError,
+)
+from lc_gemini_router.lanes.models import google_profile, shared_profile
+from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, normalize_model_id
+from lc_gemini_router.router.calls import Call, prepare
+from lc_gemini_router.router.keywords import unknown_constructor_keyword
+from lc_gemini_router.router.lanes import LaneSet
+from lc_gemini_router.router.pipeline import decide
+from lc_gemini_router.router.pipeline import flow as routing_flow
+from lc_gemini_router.router.runs import (
+    child_callbacks,
+    classifier_config,
+    current,
+    published,
+    standalone_parent,
+)
+from lc_gemini_router.routing.policy import RouteDecision
+from lc_gemini_router.routing.request import format_tools, named_tool
+from lc_gemini_router.state import Breaker, ScoreStore
+from lc_gemini_router.structured_output import structured_output
+
+__all__ = ["GeminiRouter"]
+
+
+@functools.cache
+def _constructor_names() -> frozenset[str]:
+    """Every keyword ``GeminiRouter(...)`` accepts: its fields and their aliases."""
+    fields = GeminiRouter.model_fields
+    return frozenset(fields) | {f.alias for f in fields.values() if f.alias}
+
+
+class GeminiRouter(BaseChatModel):
+    """A chat model that sends each call to Flash-Lite, Pro or Pro's custom-tools endpoint.
+
+    Lanes (``classifier``, ``lite``, ``pro``, ``pro_tools``) accept a model ID or a
+    ready chat model; lanes given as IDs are built as ``ChatGoogleGenerativeAI``
+    with the router's ``api_key``, ``base_url``, ``temperature``, ``max_tokens``,
+    ``timeout``, ``max_retries`` and ``stop``. Lanes are called inline, so their
+    own callbacks, cache and rate limiter are skipped: set those on the router.
+
+    Per call, ``lane="pro"`` forces a lane and any :class:`RouterConfig` field
+    (``escalation_threshold=0.8``) overrides the config, as keyword arguments, via
+    ``.bind(...)``, or in ``config={"configurable": {"lc_gemini_router": {...}}}``.
+
+    Example:
+        >>> from lc_gemini_router import GeminiRouter, RouterConfig
+        >>> router = GeminiRouter(config=RouterConfig(escalation_threshold=0.7), api_key="k")
+        >>> router.config.lanes["pro"]
+        'gemini-3.1-pro-preview'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    config: RouterConfig = Field(default_factory=RouterConfig)
+    classifier: str | BaseChatModel | None = None
+    """Classifier model: an ID or a chat model (default ``config.classifier.model``)."""
+    lite: str | BaseChatModel | None = None
+    pro: str | BaseChatModel | None = None
+    pro_tools: str | BaseChatModel | None = None
+    catalog: PriceCatalog | None = None
+    """Prices for the cost metadata; the packaged catalog by default."""
+    google_api_key: SecretStr | None = Field(
+        alias="api_key",
+        default_factory=secret_from_env(["GOOGLE_API_KEY", "GEMINI_API_KEY"], default=None),
+    )
+    """Key for the lanes the router builds (default: ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``)."""
+    base_url: str | None = None
+    """API endpoint for the lanes the router builds (a proxy, or a local stand-in)."""
+    api_version: str | None = None
+    """Gemini API version of the lanes the router builds. None: ``GOOGLE_GENAI_API_VERSION``
+    when set, else ``v1beta``, which serves preview models too (see ``api_versions``)."""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    stop: list[str] | None = None
+    streaming: bool = False
+    """Answer ``invoke`` through the lanes' streaming path (LangChain's convention)."""
+
+    lane_models: dict[str, BaseChatModel] = Field(default_factory=dict)
+    """Ready chat models for lanes beyond the built-in three, by lane name; a name not
+    yet in ``config.extra_lanes`` is added there with the model's ID."""
+    score_cache: ScoreStore | None = None
+    """Where classifier scores are cached; pass one store to share it between routers.
+    Default: an in-memory :class:`ScoreCache` per router, sized by ``config.classifier``."""
+    breaker: Breaker | None = None
+    """The classifier's circuit breaker; shareable like ``score_cache``. Default: a
+    :class:`CircuitBreaker` per router from ``config.classifier``."""
+
+    _lane_set: LaneSet | None = PrivateAttr(default=None)
+    _params_cache: tuple[RouterConfig, dict[str, Any]] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _resolve_lanes(self) -> GeminiRouter:
+        # Lane IDs given directly (or read from ready models) become the config's
+        # lane IDs, so decisions and prices name the model that really answers.
+        updates: dict[str, Any] = {}
+        for lane in LANES:
+            value = getattr(self, lane)
+            model_id = self._model_id(value)
+            if model_id:
+                updates[f"{lane}_model"] = model_id
+        extra = {name: spec.model_dump() for name, spec in self.config.extra_lanes.items()}
+        for name, model in self.lane_models.items():
+            model_id = self._model_id(model)
+            if model_id is None:
+                msg = f"lane_models[{name!r}]: cannot tell the model ID of {type(model).__name__}"
+                raise ConfigError(msg)
+            extra[name] = {**extra.get(name, {}), "model": model_id}
+        if self.lane_models:
+            updates["extra_lanes"] = extra
+        classifier_id = self._model_id(self.classifier)
+        if classifier_id:
+            updates["classifier"] = {"model": classifier_id}
+        if updates:
+            self.config = self.config.with_overrides(updates)
+        if self.profile is None:
+            self.profile = self._lanes_profile()
+        return self
+
+    def _lanes_profile(self) -> ModelProfile | None:
+        """The profile every lane shares; None when a lane's profile is unknown."""
+        profiles = []
+        for lane, model_id in self.config.lanes.items():
+            ready = self.lane_set.ready(lane)
+            profile = ready.profile if ready is not None else google_profile(model_id)
+            if not profile:
+                return None
+            profiles.append(profile)
+        return shared_profile(profiles)
+
+    def __init__(self, **kwargs: Any) -> None:
+        unknown = [key for key in kwargs if key not in _constructor_names()]
+        if unknown:
+            raise ConfigError(unknown_constructor_keyword(unknown[0], _constructor_names()))
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            names = _constructor_names()
+            raise ConfigError.from_validation("GeminiRouter", exc, known=names) from None
+        # Checked here, not in a validator, so the typed RetiredModelError (naming
+        # the replacement) reaches the caller instead of a pydantic ValidationError.
+        catalog = self.catalog or default_catalog()
+        models = {*self.config.lanes.values(), self.config.classifier.model}
+        for model_id in sorted(models):
+            if catalog.ensure_servable(model_id) is None:
+                msg = f"model {model_id!r} is not in the price catalog: its costs will be None"
+                warnings.warn(msg, UnknownPriceWarning, stacklevel=2)
+        for lane in ("classifier", *self.config.lanes):
+            version = self.lane_api_version(lane)
+            model_id = self._lane_id(lane)
+            problem = v1_problem(model_id, version.version) if version else None
+            if problem and version is not None:
+                # A ready lane is the caller's: warn with the fix, never change it.
+                owner = "ready lane" if self.lane_set.ready(lane) is not None else "lane"
+                msg = f"{owner} {lane!r} will fail: {problem} (API version from {version.source})"
+                warnings.warn(msg, ApiVersionWarning, stacklevel=2)
+
+    def _lane_id(self, lane: str) -> str:
+        if lane == "classifier":
+            return self.config.classifier.model
+        return self.config.lanes[lane]
+
+    def lane_api_version(self, lane: str) -> ApiVersion | None:
+        """The Gemini API version ``lane`` calls, and where that choice came from.
+
+        None for a ready lane that is not a Gemini Developer API model (Vertex AI,
+        another provider). ``lane`` is ``classifier`` or a lane name.
+
+        Raises:
+            UnknownLaneError: no such lane.
+        """
+        self.lane_set.check(lane, classifier=True)
+        ready = self.lane_set.ready(lane)
+        if ready is not None:
+            return effective_api_version(ready)
+        return lane_api_version(self.api_version)
+
+    @staticmethod
+    def _model_id(value: str | BaseChatModel | None) -> str | None:
+        if isinstance(value, str):
+            return normalize_model_id(value)
+        if isinstance(value, BaseChatModel):
+            name = getattr(value, "model", None) or getattr(value, "model_name", None)
+            return normalize_model_id(name) if isinstance(name, str) else None
+        return None
+
+    # -- LangChain plumbing ------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "gemini-router"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        # LangChain reads this on every call; the config is frozen, so dump it once
+        # per config object.
+        cached = self._params_cache
+        if cached is None or cached[0] is not self.config:
+            cached = (self.config, {"config": self.config.model_dump(mode="json")})
+            self._params_cache = cached
+        return dict(cached[1])
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "google_genai"
+        lane = kwargs.get("lane")
+        # The lane is chosen after the run starts; the answer reports the chosen
+        # model at run end (see _gateway_info), this is the default lane's.
+        lanes = self.config.lanes
+        model = kwargs.get("model") or lanes.get(str(lane), self.config.lite_model)
+        params["ls_model_name"] = model
+        return params
+
+    @property
+    def lane_set(self) -> LaneSet:
+        """The models behind the lanes, built on first use (see :class:`LaneSet`)."""
+        if self._lane_set is None:
+            self._lane_set = LaneSet(self)
+        return self._lane_set
+
+    def lane_model(self, lane: str) -> BaseChatModel:
+        """The chat model behind a lane, built on first use.
+
+        Raises:
+            UnknownLaneError: ``lane`` is not one of the router's lanes.
+        """
+        return self.lane_set.model(lane)
+
+    @property
+    def classifier_runner(self) -> Classifier:
+        """The :class:`~lc_gemini_router.classify.classifier.Classifier` (built on first use)."""
+        return self.lane_set.classifier
+
+    def close(self) -> None:
+        """Close the HTTP clients of the models the router built itself, and its pool."""
+        self.lane_set.close()
+
+    async def aclose(self) -> None:
+        """Close the sync and async HTTP clients of the models the router built itself.
+
+        Call it before the event loop that made async calls ends.
+        """
+        await self.lane_set.aclose()
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in ``text`` as the lite lane counts them (Gemini's countTokens)."""
+        return self.lane_model("lite").get_num_tokens(text)
+
+    # -- tools and structured output ---------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | dict[str, Any] | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; every lane receives them in OpenAI function format.
+
+        Gemini built-in tools given as dicts (``{"google_search": {}}``) pass as-is.
+        """
+        if tool_choice is not None and tool_choice is not False:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=format_tools(tools), **kwargs)
+
+    def route(
+        self,
+        input: LanguageModelInput,
+        *,
+        tools: Sequence[str | dict[str, Any] | type | Callable[..., Any] | BaseTool] = (),
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> RouteDecision:
+        """Where a request would go, without answering it.
+
+        Applies the rules and, when they leave the request open, calls the classifier
+        (a run marked and priced as classifier spend; its score is cached like any).
+        ``tools`` may be plain names: routing only counts and names tools. Keyword
+        arguments are per-call settings, as for ``invoke``.
+
+        Example:
+            >>> from lc_gemini_router import GeminiRouter
+            >>> GeminiRouter(api_key="k").route("Translate 'hi' into French").lane
+            'lite'
+        """
+        messages = self._convert_input(input).to_messages()
+        if tools:
+            kwargs["tools"] = format_tools(
+                [named_tool(t) if isinstance(t, str) else t for t in tools]
+            )
+        call = self.prepare_call(messages, kwargs)
+        if not call.needs_classifier:
+            return decide(call, None)
+        child = child_callbacks(standalone_parent(config), CallbackManager)
+        runner = self.classifier_runner
+        flow = runner.flow(
+            call.request.messages, call.request.tool_names, classifier_config(child, None)
+        )
+        outcome = result_of(drive(flow, executor=self.lane_set.executor))
+        return decide(call, outcome)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "json_schema",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Structured output through Gemini's JSON schema (default) or a forced tool call."""
+        return structured_output(self, schema, include_raw=include_raw, method=method, **kwargs)
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        # LangChain raises ValueError / NotImplementedError for inputs it cannot read;
+        # surface them as the package's typed error, before any API call.
+        try:
+            return super()._convert_input(model_input)
+        except (ValueError, NotImplementedError) as exc:
+            msg = f"GeminiRouter cannot route this input: {exc}"
+            raise UnsupportedInputError(msg) from exc
+
+    # -- public entry points: publish the run context ------------------------------------
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        with published(self, config) as run_config:
+            return super().invoke(input, run_config, stop=stop, **kwargs)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        with published(self, config) as run_config:
+            return await super().ainvoke(input, run_config, stop=stop, **kwargs)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        # Routing happens before the first chunk: the identity is published for that
+        # step only, so it never leaks into the caller's code between chunks.
+        with published(self, config) as run_config:
+            chunks = super().stream(input, run_config, stop=stop, **kwargs)
+            first = next(chunks, None)
+        if first is not None:
+            yield first
+            yield from chunks
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        with published(self, config) as run_config:
+            chunks = super().astream(input, run_config, stop=stop, **kwargs)
+            first = await anext(chunks, None)
+        if first is not None:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+
+    # -- routing ------------------------------------------------------------------------
+
+    def prepare_call(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Call:
+        """Sort one call's arguments (with the run's ``configurable`` settings); no I/O."""
+        context = current(self)
+        return prepare(
+            messages,
+            kwargs,
+            base=self.config,
+            published=context.overrides if context else {},
+            ready=self.lane_set.ready,
+            catalog=self.catalog or default_catalog(),
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        steps = routing_flow(
+            self, messages, stop, run_manager, kwargs, stream=False, is_async=False
+        )
+        return cast("ChatResult", result_of(drive(steps, executor=self.lane_set.executor)))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=False, is_async=True)
+        return cast(
+            "ChatResult", await aresult_of(adrive(steps, background=self.lane_set.background))
+        )
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=True, is_async=False)
+        for item in drive(steps, executor=self.lane_set.executor):
+            if not isinstance(item, Done):
+                yield item
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=True, is_async=True)
+        async for item in adrive(steps, background=self.lane_set.background):
+            if not isinstance(item, Done):
+                yield item
