@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from benchmarks.common import lane_cost
 from benchmarks.fakes import LITE, PRO, PRO_TOOLS
+from lc_gemini_router.classify.classifier import wire_answer
+from lc_gemini_router.classify.prompt import read_classifier_input
 from lc_gemini_router.testing.simulator import SimReply, SimRequest
 
 __all__ = ["CLASSIFIER_TOKENS", "LANE_TOKENS", "expected_cost", "is_classifier", "respond"]
@@ -29,10 +31,10 @@ def is_classifier(request: SimRequest) -> bool:
 
 def respond(request: SimRequest) -> SimReply:
     if is_classifier(request):
-        latest = request.last_user_text.split("latest user message:")[-1].lower()
+        latest = read_classifier_input(request.last_user_text)[0].lower()
         prompt, output = CLASSIFIER_TOKENS
         score = HARD if "riddle" in latest else EASY
-        return SimReply(json=score, prompt_tokens=prompt, output_tokens=output)
+        return SimReply(json=wire_answer(**score), prompt_tokens=prompt, output_tokens=output)
     prompt, output, thinking = LANE_TOKENS[request.model]
     return SimReply(
         text=f"{request.model} answers",
