@@ -9,8 +9,9 @@ LangChain run inside a ``with`` block, like langchain-core's
 Roles: a run whose metadata carries ``lc_gemini_router_role`` (or whose tags include
 ``lc_gemini_router:classifier``) is counted under that role; any other run is an
 ``"answer"``, except a decision model's run (``langchain_core.decisions``, priced
-from its response's ``usage``), a ``"classifier"`` run unless marked otherwise. The router marks its classifier calls this way, so reports can split
-classifier spend from answer spend.
+from its response's ``usage``), a ``"classifier"`` run unless marked otherwise. The
+router marks its classifier calls this way, so reports can split classifier spend
+from answer spend.
 
 Example:
     >>> from langchain_google_genai import ChatGoogleGenerativeAI

@@ -194,11 +194,12 @@ class GeminiDecisionModel(BaseDecisionModel):
                     )
         return self._pool
 
-    def close(self) -> None:
-        """Stop the deadline pool (calls already running finish and report)."""
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the deadline pool; calls already running finish and report their cost
+        (``wait=True`` waits for them)."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False)
+            pool.shutdown(wait=wait)
 
     # -- entry points: guards outside, one traced run inside -----------------------
 
