@@ -4,7 +4,8 @@ What users write is re-exported here; everything else stays importable from its
 module (``lc_gemini_router.routing.policy``, ``lc_gemini_router.keys``, ...)::
 
     routing/    the pure policy, text rules, signature hygiene, threshold replay
-    classify/   the Flash-Lite classifier's bounded input and scoring step
+    classify/   the Flash-Lite classifier: GeminiDecisionModel, its bounded JSON input
+    agents/     GeminiRoutingMiddleware for create_agent (the [agents] extra)
     engine.py   the one pipeline's effects and its blocking and async drivers
     router/     GeminiRouter, the chat model over that pipeline, and its steps
     lanes/      speculative starts;  state.py  score cache, breaker (protocols)
@@ -18,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from lc_gemini_router.agents import GeminiRoutingMiddleware
     from lc_gemini_router.callbacks.handler import (
         CallRecord,
         GeminiCostCallbackHandler,
@@ -64,6 +66,7 @@ _LAZY: dict[str, str] = {
     "GeminiCostCallbackHandler": "lc_gemini_router.callbacks.handler",
     "GeminiDecisionModel": "lc_gemini_router.classify.decision_model",
     "GeminiRouter": "lc_gemini_router.router",
+    "GeminiRoutingMiddleware": "lc_gemini_router.agents",
     "GeminiRouterError": "lc_gemini_router.errors",
     "GeminiRouterWarning": "lc_gemini_router.errors",
     "LaneError": "lc_gemini_router.errors",
@@ -122,6 +125,7 @@ __all__ = [
     "GeminiRouter",
     "GeminiRouterError",
     "GeminiRouterWarning",
+    "GeminiRoutingMiddleware",
     "LaneError",
     "LaneSpec",
     "ModelLifecycleWarning",
