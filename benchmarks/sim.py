@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from benchmarks.common import lane_cost
 from benchmarks.fakes import LITE, PRO, PRO_TOOLS
@@ -20,8 +21,8 @@ __all__ = ["CLASSIFIER_TOKENS", "LANE_TOKENS", "expected_cost", "is_classifier",
 
 CLASSIFIER_TOKENS = (150, 12)
 LANE_TOKENS = {LITE: (500, 100, 0), PRO: (500, 100, 300), PRO_TOOLS: (800, 60, 200)}
-EASY = {"difficulty": 0.1, "needs_tools": False, "category": "chat"}
-HARD = {"difficulty": 0.9, "needs_tools": False, "category": "reasoning"}
+EASY: dict[str, Any] = {"difficulty": 0.1, "needs_tools": False, "category": "chat"}
+HARD: dict[str, Any] = {"difficulty": 0.9, "needs_tools": False, "category": "reasoning"}
 
 
 def is_classifier(request: SimRequest) -> bool:

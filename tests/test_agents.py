@@ -68,7 +68,7 @@ def client(sim: GeminiSimulator, model: str) -> ChatGoogleGenerativeAI:
     )
 
 
-def ask(text: str) -> dict[str, Any]:
+def ask(text: str) -> Any:
     return {"messages": [HumanMessage(text)]}
 
 

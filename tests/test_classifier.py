@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.decisions import Box, Choice, Noul, Score
+from langchain_core.decisions import Box, Choice, ChoiceAnswer, Noul, Question, Score, ScoreAnswer
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from lc_gemini_router import CircuitBreaker, ClassifierSettings, UnsupportedInputError
@@ -155,7 +155,7 @@ def test_any_decision_state_fits_the_budget(state: Any) -> None:
 # -- replies: what the percentages mean, and their bounds --------------------------
 
 
-QUESTIONS = {
+QUESTIONS: dict[str, Question] = {
     "team": Choice(instructions="Which team?", criteria={"billing": "money", "tech": "bugs"}),
     "urgency": Score(instructions="How urgent?", criteria=["low", "mid", "high"]),
     "refund": Noul(instructions="Asks for a refund?"),
@@ -181,12 +181,14 @@ def test_percentages_become_probabilities_and_confidences() -> None:
     }
     assert refund.model_dump() == {"type": "noul", "noul": 0.15}
     certain = parse_reply(json.dumps({**reply, "urgency": {"1": 80}}), QUESTIONS)["urgency"]
+    assert isinstance(certain, ScoreAnswer)
     assert (certain.score, certain.confidence) == (1.0, 1.0)
 
 
 def test_a_tie_picks_the_first_label_in_the_questions_order() -> None:
     reply = {"team": {"tech": 50, "billing": 50}, "urgency": {"0": 1}, "refund": 0}
-    assert parse_reply(json.dumps(reply), QUESTIONS)["team"].choice == "billing"
+    team = parse_reply(json.dumps(reply), QUESTIONS)["team"]
+    assert isinstance(team, ChoiceAnswer) and team.choice == "billing"
 
 
 @pytest.mark.parametrize(
@@ -211,8 +213,8 @@ def test_unusable_replies_are_typed_errors_with_bounded_messages(reply: str, why
 def test_the_routers_questions_round_trip_a_score() -> None:
     for difficulty in (0.0, 0.05, 0.1, 0.35, 0.62, 0.75, 0.9, 1.0):
         answers = parse_reply(json.dumps(wire_answer(difficulty, True, "coding")), ROUTER_QUESTIONS)
-        level = answers["difficulty"].score  # type: ignore[union-attr]
-        assert round(level / 4, 4) == difficulty
+        level = answers["difficulty"]
+        assert isinstance(level, ScoreAnswer) and round(level.score / 4, 4) == difficulty
 
 
 def test_unaskable_questions_fail_before_any_call() -> None:

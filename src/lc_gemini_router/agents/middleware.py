@@ -40,7 +40,7 @@ from lc_gemini_router.router import GeminiRouter
 __all__ = ["GeminiRoutingMiddleware"]
 
 
-class GeminiRoutingMiddleware(AgentMiddleware):  # type: ignore[type-arg]
+class GeminiRoutingMiddleware(AgentMiddleware):
     """Route every model call of a ``create_agent`` agent through a GeminiRouter.
 
     Args:

@@ -91,7 +91,10 @@ def score_of(response: ClassifierResponse) -> ClassifierScore:
         raise ClassifierError(msg) from None
     # Rounded: stated percentages carry no more precision than this.
     difficulty = round(level / _TOP_LEVEL, 4)
-    return ClassifierScore(difficulty=difficulty, needs_tools=tools >= 0.5, category=category)
+    # The labels are the categories (ROUTER_QUESTIONS): validation cannot fail here.
+    return ClassifierScore.model_validate(
+        {"difficulty": difficulty, "needs_tools": tools >= 0.5, "category": category}
+    )
 
 
 def wire_answer(difficulty: float, needs_tools: bool, category: str) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config
 from langchain_core.utils import secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from lc_gemini_router.api_versions import lane_api_version
 from lc_gemini_router.classify.cache import ResponseCache
@@ -69,7 +69,7 @@ from lc_gemini_router.classify.questions import (
 )
 from lc_gemini_router.config import ClassifierSettings
 from lc_gemini_router.engine import Classify, adrive, aresult_of, drive, result_of
-from lc_gemini_router.errors import ClassifierError
+from lc_gemini_router.errors import ClassifierError, ConfigError
 from lc_gemini_router.keys import CLASSIFIER_TAG, ROLE_CLASSIFIER, ROLE_METADATA_KEY
 from lc_gemini_router.lanes.models import least_thinking
 from lc_gemini_router.state import Breaker, CircuitBreaker, score_key
@@ -125,6 +125,12 @@ class GeminiDecisionModel(BaseDecisionModel):
     _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _background: set[asyncio.Task[Any]] = PrivateAttr(default_factory=set)
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise ConfigError.from_validation("GeminiDecisionModel", exc) from None
 
     def model_post_init(self, context: Any) -> None:
         if self.llm is not None:

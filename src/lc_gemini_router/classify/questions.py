@@ -190,7 +190,7 @@ def parse_reply(text: str, questions: Mapping[str, Question]) -> dict[str, Answe
         raise ReplyError(msg)
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ReplyError(bounded(f"classifier reply is not JSON: {exc.msg}")) from None
     if not isinstance(data, Mapping):
         raise ReplyError("classifier reply is not a JSON object")
