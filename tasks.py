@@ -53,7 +53,7 @@ def run(*args: str | Path, check: bool = True) -> int:
 
 def install(extras: str, *, env: str = ".venv", constraints: Path | None = LOCK) -> Path:
     """Create ``env`` if missing and install the package into it; return its python."""
-    if sys.version_info < (3, 11):  # noqa: UP036 - this script may run on any Python
+    if sys.version_info < (3, 11):  # this script may run on any Python
         sys.exit(f"lc-gemini-router needs Python 3.11+, this is {sys.version.split()[0]}")
     where = ROOT / env
     python = python_of(where)
