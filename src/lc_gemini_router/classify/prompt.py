@@ -216,7 +216,7 @@ def read_classifier_input(text: str) -> tuple[str, str]:
         >>> history = [HumanMessage("Plan the migration"), AIMessage("Plan: ..."),
         ...            HumanMessage("yes, do it")]
         >>> read_classifier_input(render_classifier_input(history, [], ClassifierSettings()))
-        ('yes, do it', 'Plan the migration\nPlan: ...')
+        ('yes, do it', 'Plan the migration\\nPlan: ...')
     """
     try:
         data = json.loads(text)
