@@ -119,9 +119,7 @@ async def test_async_answers_the_same_way(gemini_sim: GeminiSimulator) -> None:
         response = await model.ainvoke(request([HumanMessage("refund me now")]))
     assert response.choices["team"].choice == "technical"
     assert cb.by_role["classifier"].cost == cost(LITE, 300, 40)
-    assert json.loads(gemini_sim.requests[0].last_user_text) == {
-        "latest_user_message": "refund me now"
-    }
+    assert json.loads(gemini_sim.requests[0].last_user_text) == {"message": "refund me now"}
 
 
 def test_identical_requests_are_answered_from_the_cache(gemini_sim: GeminiSimulator) -> None:
