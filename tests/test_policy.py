@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from lc_gemini_router import ClassifierScore, ClassifierSettings, RouteDecision, RouterConfig
-from lc_gemini_router.config import Category
+from lc_gemini_router.config import LEGACY_AGENT_RULES, Category
 from lc_gemini_router.routing.policy import (
     RouteRequest,
     decide,
@@ -20,14 +20,7 @@ from lc_gemini_router.routing.policy import (
 )
 
 CONFIG = RouterConfig()
-BEFORE = RouterConfig(  # the defaults before evidence-based escalation
-    tool_heavy_min_tools=3,
-    tool_heavy_min_rounds=2,
-    escalate_after_tool_errors=0,
-    escalate_on_repeated_call=False,
-    heavy_tools=(),
-    broad_text_rules=True,
-)
+BEFORE = RouterConfig(**LEGACY_AGENT_RULES)  # the defaults before evidence-based escalation
 
 
 def score(

@@ -36,6 +36,7 @@ __all__ = [
     "CATEGORIES",
     "HEAVY_TOOLS",
     "LANES",
+    "LEGACY_AGENT_RULES",
     "Category",
     "ClassifierSettings",
     "Lane",
@@ -82,6 +83,17 @@ HEAVY_TOOLS: tuple[str, ...] = (
     "git_push",
 )
 """Default ``RouterConfig.heavy_tools``: shell, code execution and file-editing tools."""
+
+LEGACY_AGENT_RULES: dict[str, Any] = {
+    "tool_heavy_min_tools": 3,
+    "tool_heavy_min_rounds": 2,
+    "escalate_after_tool_errors": 0,
+    "escalate_on_repeated_call": False,
+    "heavy_tools": (),
+    "broad_text_rules": True,
+}
+"""The agent and wording rules before evidence-based escalation, as settings:
+``RouterConfig(**LEGACY_AGENT_RULES)`` routes as those defaults did."""
 
 ENV_PREFIX = "LC_GEMINI_ROUTER_"
 _ERROR_FALLBACKS: dict[Lane, Lane] = {"lite": "pro", "pro": "lite", "pro_tools": "pro"}
@@ -173,10 +185,11 @@ class RouterConfig(_Settings):
     """Classifier difficulty at or above which a request goes to Pro."""
     tool_heavy_min_tools: int = Field(default=0, ge=0)
     """Bound tools from which every step goes to pro_tools without the classifier. 0
-    (the default): the number of tools alone never decides (before 0.2: 3)."""
+    (the default): the number of tools alone never decides (it was 3:
+    ``LEGACY_AGENT_RULES``)."""
     tool_heavy_min_rounds: int = Field(default=8, ge=1)
     """Tool rounds in the current turn from which a long loop goes to pro_tools
-    (before 0.2: 2, which escalated even easy loops)."""
+    (it was 2, which escalated even easy loops)."""
     escalate_after_tool_errors: int = Field(default=2, ge=0)
     """Failed tool results in the current turn from which it goes to pro_tools (0:
     never). A failure is a ``ToolMessage`` with ``status="error"``."""
@@ -194,7 +207,7 @@ class RouterConfig(_Settings):
     text_rules: bool = True
     """Decide obvious requests from their wording, without the classifier."""
     broad_text_rules: bool = False
-    """The wording rules before 0.2: "theorem" or "prove" anywhere -> Pro, any request
+    """The older, broad wording rules: "theorem" or "prove" anywhere -> Pro, any request
     that starts with "translate" -> lite, even for code. Off: those go to the classifier."""
     rule_band: tuple[float, float] = (0.2, 0.8)
     """Text-rule priors below the band stay on Flash-Lite, above it go to Pro; inside

@@ -63,7 +63,7 @@ _CHEAP_VERBS: tuple[tuple[re.Pattern[str], Category], ...] = (
     ),
 )
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(```|$)", re.S)
-_BROAD_MATH = re.compile(  # before 0.2 (``broad_text_rules``): "theorem" anywhere
+_BROAD_MATH = re.compile(  # the older rules (``broad_text_rules``): "theorem" anywhere
     r"\\(frac|int|sum|prod|lim|sqrt|begin\{(equation|align))|\$\$|"
     r"\b(prove|proof|theorem|lemma|derive|derivation)\b",
     re.I,
@@ -101,7 +101,7 @@ class Prior:
 def text_prior(text: str, *, broad: bool = False) -> Prior:
     """Score one user message from its wording alone (pure, microseconds).
 
-    ``broad`` applies the rules before 0.2 (``RouterConfig.broad_text_rules``).
+    ``broad`` applies the older, broad rules (``RouterConfig.broad_text_rules``).
     """
     code = "\n".join(match.group(1) for match in _FENCE.finditer(text))
     code_lines = code.count("\n") + 1 if code else 0
