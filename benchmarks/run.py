@@ -25,6 +25,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.agents import run_agents
 from benchmarks.common import REPO_ROOT, Goal, Sizes, default_data_dir, jsonable, machine_info
 from benchmarks.economics import AVOIDED_GOAL, CLASSIFIER_SHARE_GOAL, rules_precision, run_economics
 from benchmarks.latency import SPECULATIVE_GOAL, run_latency
@@ -33,7 +34,7 @@ from benchmarks.scale import MEMORY_GOAL, WALL_GOAL, run_scale
 
 __all__ = ["SECTIONS", "collect_goals", "main"]
 
-SECTIONS = ("overhead", "latency", "economics", "rules_precision", "scale")
+SECTIONS = ("overhead", "latency", "economics", "rules_precision", "scale", "agents")
 
 
 def _at_most(name: str, value: Any, limit: float, unit: str = "x") -> Goal:
@@ -211,6 +212,19 @@ def _info_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                     f"{r['needs_strong']}/{r['count']} (base rate {base:.3f})",
                 )
             )
+    agents = results.get("agents") or {}
+    if "now" in agents:
+        for name in ("before", "now"):
+            a = agents[name]
+            share = a["step_share_by_lane"]
+            rows.append(
+                (
+                    f"agents ({name}): spend vs all-Pro",
+                    f"{a['spend_vs_all_pro']:.3f}; steps lite/pro/pro_tools "
+                    f"{share['lite']:.2f}/{share['pro']:.2f}/{share['pro_tools']:.2f}; "
+                    f"hard turns kept on lite {a['hard_turns_kept_on_lite']}/{a['hard_turns']}",
+                )
+            )
     scale = results.get("scale") or {}
     if "abatch" in scale:
         a = scale["abatch"]
@@ -304,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["rules_precision"] = {"skipped": skipped}
     if "scale" in wanted:
         _step("scale", lambda: run_scale(sizes), results, timings)
+    if "agents" in wanted:
+        _step("agents", run_agents, results, timings)
     goals = collect_goals(results)
     results["goals"] = {g.name: g.to_json() for g in goals}
     results["machine"]["sizes"] = dataclasses.asdict(sizes)
