@@ -105,7 +105,14 @@ class ClassifierSettings(_Settings):
     """Off: requests the rules leave open go to ``fallback_lane`` without a classifier call."""
     model: str = "gemini-3.1-flash-lite"
     deadline_seconds: float = Field(default=2.0, gt=0, le=60)
-    """A classifier slower than this is abandoned and the rules' fallback lane answers."""
+    """A classifier slower than this, counted from when it is sent, is abandoned and the
+    rules' fallback lane answers."""
+    max_in_flight: int = Field(default=64, ge=1, le=4096)
+    """Classifier calls one router has in flight at once (per event loop; sync calls:
+    the router's pool has this many threads, shared with speculative streams)."""
+    admission_wait_seconds: float = Field(default=10.0, ge=0, le=600)
+    """How long a call waits for a free classifier slot before it skips the classifier
+    (reason ``classifier busy``; the rules' fallback lane answers)."""
     max_input_chars: int = Field(default=4000, ge=200, le=100_000)
     """Bound on the classifier's input (about 1,000 tokens by default), whatever the prompt."""
     context_messages: int = Field(default=4, ge=0, le=50)

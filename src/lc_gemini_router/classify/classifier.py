@@ -29,7 +29,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from lc_gemini_router.config import ClassifierSettings
-from lc_gemini_router.engine import ClassifierTimeout, Classify, Effect, State
+from lc_gemini_router.engine import ClassifierBusy, ClassifierTimeout, Classify, Effect, State
 from lc_gemini_router.routing.policy import ClassifierScore, tool_rounds_in_turn
 from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore, score_key
 
@@ -233,6 +233,8 @@ class Classifier:
         deadline = self.settings.deadline_seconds
         try:
             result = yield Classify(self._structured, prompt, config, deadline)
+        except ClassifierBusy as exc:  # never sent: not a fault of the classifier
+            return ClassifierOutcome(None, str(exc), input_chars=chars)
         except ClassifierTimeout as exc:
             yield State(self.breaker, "record_failure")
             return ClassifierOutcome(None, str(exc), input_chars=chars)
