@@ -175,6 +175,9 @@ class RouterConfig(_Settings):
     long_context_tokens: int = Field(default=200_000, ge=1)
     """Estimated prompt size from which the long-context rule decides without the classifier."""
     long_context_lane: Lane = "pro"
+    max_prompt_tokens: int = Field(default=1_048_576, ge=1)
+    """Input window of the lanes (Gemini 3.x: 1,048,576 tokens): a prompt estimated
+    beyond it is refused before any request (``UnsupportedInputError``)."""
     forced_tool_choice_lane: Lane | None = "lite"
     """Lane for a call that forces a tool (structured output, a single forced step);
     None lets the classifier decide."""
