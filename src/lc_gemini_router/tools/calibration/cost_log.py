@@ -1,0 +1,127 @@
+"""A cost log as a sample: each routed answer is one request, its classifier cost attached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lc_gemini_router.config import RouterConfig
+from lc_gemini_router.errors import ConfigError, unknown_name_hint
+from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER
+from lc_gemini_router.pricing.catalog import ServiceTier
+from lc_gemini_router.routing.policy import RouteDecision
+from lc_gemini_router.routing.thresholds import ScoredRequest
+from lc_gemini_router.tools.calibration.sample import Sample, _from_decision, _invalid, _price
+from lc_gemini_router.tools.jsonl import JsonLine
+
+
+class _LogRecord(BaseModel):
+    """The fields of a cost-log line (``CallRecord.to_json``) that calibration reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str
+    parent_run_id: str | None = None
+    router_run_id: str | None = None
+    role: str
+    service_tier: ServiceTier = "standard"
+    input_tokens: int = Field(default=0, ge=0)
+    cached_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    reasoning_tokens: int = Field(default=0, ge=0)
+    cost: Decimal | None = None
+    decision: dict[str, Any] | None = None
+
+
+@dataclass
+class _Answer:
+    record: _LogRecord
+    decision: RouteDecision
+    classifier_cost: Decimal = Decimal(0)
+
+
+def _read_cost_log(file: Path, lines: Iterator[JsonLine], config: RouterConfig) -> Sample:
+    answers: list[_Answer] = []
+    # File order of answers and classifier records, for classifier calls whose
+    # record does not name their answer.
+    events: list[_Answer | _LogRecord] = []
+    for _, where, data in lines:
+        if "run_id" not in data or "role" not in data:
+            msg = (
+                f"{where}: not a cost-log record (no run_id or role), unlike the file's first line"
+            )
+            raise ConfigError(msg)
+        try:
+            record = _LogRecord.model_validate(data)
+        except ValidationError as exc:
+            raise _invalid(where, exc) from exc
+        if record.role == ROLE_CLASSIFIER:
+            events.append(record)
+        elif record.role == ROLE_ANSWER and record.decision:
+            try:
+                decision = RouteDecision.model_validate(record.decision)
+            except ValidationError as exc:
+                raise _invalid(f"{where}: decision", exc) from exc
+            if decision.lane not in config.lanes:
+                hint = unknown_name_hint(decision.lane, config.lanes, "lane")
+                raise ConfigError(f"{where}: decision: lane: {hint}")
+            answer = _Answer(record, decision)
+            answers.append(answer)
+            events.append(answer)
+    if not answers:
+        msg = (
+            f"{file}: no routed answers in this cost log "
+            '(no "answer" record carries a router decision)'
+        )
+        raise ConfigError(msg)
+
+    by_run = {a.record.run_id: a for a in answers}
+    queue: list[Decimal] = []
+    for event in events:
+        if isinstance(event, _LogRecord):
+            cost = event.cost or Decimal(0)
+            parent = by_run.get(event.router_run_id or event.parent_run_id or "")
+            if parent is not None:
+                parent.classifier_cost += cost
+            else:
+                queue.append(cost)
+        elif queue and _classifier_called(event.decision):
+            event.classifier_cost += sum(queue, Decimal(0))
+            queue.clear()
+    notes: list[str] = []
+    if queue:
+        notes.append(
+            f"{len(queue)} classifier calls (${sum(queue, Decimal(0))}) came after the "
+            "last answer they could belong to: not counted"
+        )
+    problems: dict[str, None] = {}
+    requests = tuple(_logged_request(a, config, problems) for a in answers)
+    notes.extend(problems)
+    return Sample(path=file, format="cost-log", entries=requests, notes=tuple(notes))
+
+
+def _classifier_called(decision: RouteDecision) -> bool:
+    """Whether the router called the classifier for this answer (or may have)."""
+    if decision.source == "classifier":
+        return True
+    return decision.source == "fallback" and decision.fallback_from is None
+
+
+def _logged_request(
+    answer: _Answer, config: RouterConfig, problems: dict[str, None]
+) -> ScoredRequest:
+    record = answer.record
+    usage = {
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "input_token_details": {"cache_read": record.cached_tokens},
+        "output_token_details": {"reasoning": record.reasoning_tokens},
+    }
+    lite = _price(config.lite_model, usage, record.service_tier, problems)
+    pro = _price(config.pro_model, usage, record.service_tier, problems)
+    return _from_decision(record.run_id, answer.decision, lite, pro, answer.classifier_cost)
