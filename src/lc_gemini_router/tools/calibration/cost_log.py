@@ -16,7 +16,7 @@ from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER
 from lc_gemini_router.pricing.catalog import ServiceTier
 from lc_gemini_router.routing.policy import RouteDecision
 from lc_gemini_router.routing.thresholds import ScoredRequest
-from lc_gemini_router.tools.calibration.sample import Sample, _from_decision, _invalid, _price
+from lc_gemini_router.tools.calibration.sample import Sample, _from_decision, _price
 from lc_gemini_router.tools.jsonl import JsonLine
 
 
@@ -59,14 +59,14 @@ def _read_cost_log(file: Path, lines: Iterator[JsonLine], config: RouterConfig) 
         try:
             record = _LogRecord.model_validate(data)
         except ValidationError as exc:
-            raise _invalid(where, exc) from exc
+            raise ConfigError.from_validation(where, exc) from exc
         if record.role == ROLE_CLASSIFIER:
             events.append(record)
         elif record.role == ROLE_ANSWER and record.decision:
             try:
                 decision = RouteDecision.model_validate(record.decision)
             except ValidationError as exc:
-                raise _invalid(f"{where}: decision", exc) from exc
+                raise ConfigError.from_validation(f"{where}: decision", exc) from exc
             if decision.lane not in config.lanes:
                 hint = unknown_name_hint(decision.lane, config.lanes, "lane")
                 raise ConfigError(f"{where}: decision: lane: {hint}")

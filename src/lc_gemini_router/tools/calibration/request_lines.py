@@ -23,7 +23,6 @@ from lc_gemini_router.tools.calibration.sample import (
     PendingRequest,
     Sample,
     _from_decision,
-    _invalid,
     _price,
     _tool_names,
 )
@@ -77,7 +76,7 @@ def _read_requests(file: Path, lines: Iterator[JsonLine], config: RouterConfig) 
         try:
             line = _RequestLine.model_validate(data)
         except ValidationError as exc:
-            raise _invalid(where, exc) from exc
+            raise ConfigError.from_validation(where, exc) from exc
         if (line.prompt is None) == (line.messages is None):
             msg = f'{where}: a request needs exactly one of "prompt" and "messages"'
             raise ConfigError(msg)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage
-from pydantic import ValidationError
 
 from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.pricing.catalog import ServiceTier
@@ -89,14 +88,6 @@ class Sample:
             raise ConfigError(msg)
         scores = iter(scored)
         return [next(scores) if isinstance(e, PendingRequest) else e for e in self.entries]
-
-
-def _invalid(where: str, exc: ValidationError) -> ConfigError:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in error['loc']) or '(line)'}: {error['msg']}"
-        for error in exc.errors()
-    )
-    return ConfigError(f"{where}: {problems}")
 
 
 def _from_decision(
