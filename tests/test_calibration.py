@@ -28,6 +28,7 @@ from lc_gemini_router.routing.thresholds import (
     lane_at,
     sweep,
 )
+from lc_gemini_router.tools.backend import gemini_backend
 from lc_gemini_router.tools.calibration import (
     CLASSIFIER_OUTPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
@@ -41,7 +42,7 @@ from lc_gemini_router.tools.calibration import (
     score_sample,
     write_config,
 )
-from lc_gemini_router.tools.demo import gemini_backend, run_workload
+from lc_gemini_router.tools.demo import run_workload
 from tests.cli_kit import one_line_error, run
 
 pytestmark = pytest.mark.usefixtures("offline_cli")

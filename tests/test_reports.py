@@ -15,7 +15,8 @@ import pytest
 from lc_gemini_router.callbacks.handler import GeminiCostCallbackHandler
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.errors import ConfigError
-from lc_gemini_router.tools.demo import WORKLOAD, DemoResult, gemini_backend, run_workload
+from lc_gemini_router.tools.backend import gemini_backend
+from lc_gemini_router.tools.demo import WORKLOAD, DemoResult, run_workload
 from lc_gemini_router.tools.formatting import usd
 from lc_gemini_router.tools.reports import (
     PLOT_FILES,

@@ -96,7 +96,7 @@ def gemini_backend(*, live: bool | None = None) -> Iterator[Backend]:
         ConfigError: ``live=True`` and no API key is set.
 
     Example:
-        >>> from lc_gemini_router.tools.demo import gemini_backend
+        >>> from lc_gemini_router.tools.backend import gemini_backend
         >>> with gemini_backend(live=False) as backend:
         ...     backend.live, backend.base_url.startswith("http://127.0.0.1:")
         (False, True)

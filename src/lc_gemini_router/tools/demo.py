@@ -1,11 +1,13 @@
-"""A ready backend and a built-in workload: the router on real Gemini or offline.
+"""A built-in workload: a mixed set of requests, routed and priced exactly.
 
-:func:`gemini_backend` yields a :class:`Backend`: the live Gemini API when an API
-key is set, else an embedded :class:`~lc_gemini_router.testing.simulator.GeminiSimulator`
-that the real ``ChatGoogleGenerativeAI`` talks to over loopback HTTP, answering
-like Gemini would (:func:`simulated_responder`). :func:`run_workload` routes a
-mixed workload (:data:`WORKLOAD`) through one :class:`~lc_gemini_router.GeminiRouter`
-and prices every call exactly. The CLI's ``demo`` command and the notebooks use it.
+:func:`run_workload` routes a mixed workload (:data:`WORKLOAD`) through one
+:class:`~lc_gemini_router.GeminiRouter` on a backend from
+:func:`~lc_gemini_router.tools.backend.gemini_backend` (the live Gemini API with an
+API key, else the embedded simulator) and prices every call exactly. The CLI's
+``demo`` command and the notebooks use it. ``Backend``, ``gemini_backend``,
+``API_KEY_VARIABLES`` and ``simulated_responder`` live in
+:mod:`~lc_gemini_router.tools.backend` and :mod:`~lc_gemini_router.tools.simulated`;
+they are re-exported here, where the notebooks import them.
 
 Example:
     >>> from lc_gemini_router.tools.demo import WORKLOAD, gemini_backend, run_workload

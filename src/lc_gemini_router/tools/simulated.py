@@ -252,7 +252,7 @@ def simulated_responder() -> Responder:
         A responder for :class:`~lc_gemini_router.testing.simulator.GeminiSimulator`.
 
     Example:
-        >>> from lc_gemini_router.tools.demo import simulated_responder
+        >>> from lc_gemini_router.tools.simulated import simulated_responder
         >>> from lc_gemini_router.testing.simulator import GeminiSimulator
         >>> from langchain_google_genai import ChatGoogleGenerativeAI
         >>> with GeminiSimulator(responder=simulated_responder()) as sim:

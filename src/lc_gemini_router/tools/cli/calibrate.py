@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 from lc_gemini_router.callbacks.handler import get_gemini_cost_callback
 from lc_gemini_router.config import RouterConfig
-from lc_gemini_router.tools.cli.common import PROG, CliError, _live_flag, _load_config, _table
+from lc_gemini_router.tools.cli.common import (
+    PROG,
+    CliError,
+    add_backend_flags,
+    add_config_flag,
+    live_flag,
+    load_config,
+    make_table,
+)
 from lc_gemini_router.tools.formatting import usd
 
 if TYPE_CHECKING:
@@ -89,7 +97,7 @@ def _calibration_table(calibration: Calibration) -> Table:
         "savings vs all-Pro",
     )
     columns = [("", False), *((name, True) for name in headers)]
-    return _table(f"Escalation thresholds (target: {calibration.target})", columns, rows)
+    return make_table(f"Escalation thresholds (target: {calibration.target})", columns, rows)
 
 
 def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
@@ -97,6 +105,7 @@ def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     from rich.text import Text
 
     from lc_gemini_router.routing.thresholds import ScoredRequest
+    from lc_gemini_router.tools.backend import API_KEY_VARIABLES, gemini_backend
     from lc_gemini_router.tools.calibration import (
         calibrate,
         pro_requests,
@@ -104,15 +113,14 @@ def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
         score_sample,
         write_config,
     )
-    from lc_gemini_router.tools.demo import API_KEY_VARIABLES, gemini_backend
 
     share, budget = _calibration_target(args)
-    start = _load_config(args.config) or RouterConfig()
+    start = load_config(args.config) or RouterConfig()
     sample = read_sample(args.sample, config=start)
     pending = sample.pending
     scored: list[ScoredRequest] = []
     if pending:
-        live = _live_flag(args)
+        live = live_flag(args)
         if live is None and not any(os.environ.get(name) for name in API_KEY_VARIABLES):
             msg = (
                 f"{len(pending):,} requests in {args.sample} have no score (first: "
@@ -228,3 +236,40 @@ def _cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     for note in sample.notes:
         console.print(f"Note: {note}", style="yellow", markup=False)
     return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``calibrate`` command to the parser."""
+    calibrate_parser = commands.add_parser(
+        "calibrate",
+        help="pick the escalation threshold from a sample of requests and write a config",
+        description="Replay a sample of requests at every escalation threshold and write "
+        "the router config with the one that meets a target: a share of requests on Pro, "
+        "or a budget per 1,000 requests. The sample is a cost log (demo --log, or "
+        "GeminiCostCallbackHandler(log=...)), whose recorded scores are reused, or JSON "
+        'lines of requests ({"id": ..., "prompt": ...}, optionally with a "score"); '
+        "requests without a score are scored with the classifier: live with an API key, "
+        "or on the simulator with --simulated.",
+    )
+    calibrate_parser.add_argument(
+        "sample", metavar="SAMPLE.jsonl", help="a cost log or request lines (JSON lines)"
+    )
+    calibrate_parser.add_argument(
+        "--target-pro-share",
+        metavar="SHARE",
+        help="share of requests to answer on Pro: 0.2 or 20%%",
+    )
+    calibrate_parser.add_argument(
+        "--budget-per-1k-requests",
+        metavar="USD",
+        help="spend per 1,000 requests, classifier included: the most Pro within it",
+    )
+    calibrate_parser.add_argument(
+        "--out",
+        metavar="FILE.toml",
+        default="router.toml",
+        help="where to write the router config (default router.toml; replaced)",
+    )
+    add_config_flag(calibrate_parser, "start from these router settings")
+    add_backend_flags(calibrate_parser)
+    calibrate_parser.set_defaults(handler=_cmd_calibrate)

@@ -28,11 +28,11 @@ class CliError(GeminiRouterError):
 # -- formatting ---------------------------------------------------------------------------
 
 
-def _tokens(count: int) -> str:
+def thousands(count: int) -> str:
     return f"{count:,}"
 
 
-def _load_config(path: str | None) -> RouterConfig | None:
+def load_config(path: str | None) -> RouterConfig | None:
     """The router config from a TOML file (``[tool.lc_gemini_router]`` in a pyproject)."""
     if path is None:
         return None
@@ -45,7 +45,7 @@ def _load_config(path: str | None) -> RouterConfig | None:
     return config
 
 
-def _live_flag(args: argparse.Namespace) -> bool | None:
+def live_flag(args: argparse.Namespace) -> bool | None:
     if args.live:
         return True
     if args.simulated:
@@ -71,7 +71,7 @@ def backend_problem(decision: RouteDecision) -> str | None:
     return None
 
 
-def _table(
+def make_table(
     title: str | None,
     columns: Sequence[tuple[str, bool]],
     rows: Sequence[Sequence[str | Text]],
@@ -112,7 +112,7 @@ def _table(
     return table
 
 
-def _count(text: str) -> int:
+def token_count(text: str) -> int:
     try:
         value = int(text.replace(",", "").replace("_", ""))
     except ValueError:
@@ -123,7 +123,29 @@ def _count(text: str) -> int:
     return value
 
 
-def _fail(message: str, code: int = 2) -> int:
+def fail(message: str, code: int = 2) -> int:
     # One line, whatever the message holds: scripts grep stderr.
     print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
     return code
+
+
+def add_config_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help=f"{what} (TOML; a pyproject.toml is read from [tool.lc_gemini_router])",
+    )
+
+
+def add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--live",
+        action="store_true",
+        help="call the real Gemini API (needs GOOGLE_API_KEY or GEMINI_API_KEY)",
+    )
+    group.add_argument(
+        "--simulated",
+        action="store_true",
+        help="use the embedded loopback simulator, even when an API key is set",
+    )

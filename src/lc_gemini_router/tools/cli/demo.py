@@ -11,12 +11,14 @@ from typing import IO, TYPE_CHECKING
 from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER
 from lc_gemini_router.tools.cli.common import (
     CliError,
-    _fail,
-    _live_flag,
-    _load_config,
-    _table,
-    _tokens,
+    add_backend_flags,
+    add_config_flag,
     backend_problem,
+    fail,
+    live_flag,
+    load_config,
+    make_table,
+    thousands,
 )
 from lc_gemini_router.tools.formatting import share_of, usd
 
@@ -57,8 +59,8 @@ def _results_table(results: Sequence[DemoResult]) -> Table:
             "-" if r.decision.score is None else f"{r.decision.score:.2f}",
             r.model,
             str(r.steps),
-            _tokens(r.input_tokens),
-            _tokens(r.output_tokens),
+            thousands(r.input_tokens),
+            thousands(r.output_tokens),
             usd(r.cost),
             usd(r.classifier_cost),
         )
@@ -66,7 +68,7 @@ def _results_table(results: Sequence[DemoResult]) -> Table:
     ]
     columns = [(name, False) for name in ("task", "lane", "source", "score", "model")]
     columns += [(name, True) for name in ("steps", "in", "out", "answer cost", "classifier")]
-    return _table("Requests (tokens and cost of the answer, all steps)", columns, rows)
+    return make_table("Requests (tokens and cost of the answer, all steps)", columns, rows)
 
 
 def _totals_tables(cb: GeminiCostCallbackHandler) -> tuple[Table, Table]:
@@ -74,16 +76,16 @@ def _totals_tables(cb: GeminiCostCallbackHandler) -> tuple[Table, Table]:
         (
             model,
             str(t.calls),
-            _tokens(t.input_tokens),
-            _tokens(t.output_tokens),
-            _tokens(t.reasoning_tokens),
+            thousands(t.input_tokens),
+            thousands(t.output_tokens),
+            thousands(t.reasoning_tokens),
             usd(t.cost),
             share_of(t.cost, cb.total_cost),
         )
         for model, t in sorted(cb.by_model.items())
     ]
     headers = ("calls", "in", "out", "thinking", "cost", "share")
-    by_model = _table(
+    by_model = make_table(
         "Spend by model", [("model", False), *((h, True) for h in headers)], model_rows
     )
     roles = sorted(cb.by_role, key=lambda role: (role != ROLE_CLASSIFIER, role))
@@ -91,15 +93,15 @@ def _totals_tables(cb: GeminiCostCallbackHandler) -> tuple[Table, Table]:
         (
             role,
             str(cb.by_role[role].calls),
-            _tokens(cb.by_role[role].input_tokens),
-            _tokens(cb.by_role[role].output_tokens),
+            thousands(cb.by_role[role].input_tokens),
+            thousands(cb.by_role[role].output_tokens),
             usd(cb.by_role[role].cost),
             share_of(cb.by_role[role].cost, cb.total_cost),
         )
         for role in roles
     ]
-    total = ("total", str(cb.calls), _tokens(cb.input_tokens), _tokens(cb.output_tokens))
-    by_role = _table(
+    total = ("total", str(cb.calls), thousands(cb.input_tokens), thousands(cb.output_tokens))
+    by_role = make_table(
         "Spend by role",
         [("role", False), *((h, True) for h in ("calls", "in", "out", "cost", "share"))],
         role_rows,
@@ -135,7 +137,7 @@ def _summary(
         ("on Flash-Lite", f"{on_lite} of {len(results)}", "requests answered on the cheap lane"),
     ]
     columns = [("", False), ("", True), ("", False)]
-    console.print(_table("Totals", columns, rows, show_header=False), crop=False)
+    console.print(make_table("Totals", columns, rows, show_header=False), crop=False)
     console.print(
         "The reference is a lower bound: on Pro, the easy requests would also have "
         "spent thinking tokens.",
@@ -161,12 +163,13 @@ def _open_log(path: str | None) -> IO[str] | None:
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from lc_gemini_router.tools.demo import WORKLOAD, gemini_backend, run_workload
+    from lc_gemini_router.tools.backend import gemini_backend
+    from lc_gemini_router.tools.demo import WORKLOAD, run_workload
 
-    config = _load_config(args.config)
+    config = load_config(args.config)
     log = _open_log(args.log)
     try:
-        with gemini_backend(live=_live_flag(args)) as backend:
+        with gemini_backend(live=live_flag(args)) as backend:
             _header(console, backend.description, backend.live)
             columns = (
                 TextColumn("{task.description}"),
@@ -193,9 +196,24 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     problems = [(r.task.name, p) for r in results if (p := backend_problem(r.decision))]
     if problems:
         name, first = problems[0]
-        return _fail(
+        return fail(
             f"{len(problems)} of {len(results)} requests were not answered as routed; "
             f"first, {name!r}: {first}",
             code=1,
         )
     return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``demo`` command to the parser."""
+    demo = commands.add_parser(
+        "demo",
+        help="route a built-in mixed workload and show what each request cost",
+        description="Route a built-in workload (translation, extraction, summaries, a proof, "
+        "debugging, a three-tool agent task) and show each decision and its exact cost, "
+        "then the totals against sending everything to Pro.",
+    )
+    add_backend_flags(demo)
+    demo.add_argument("--log", metavar="FILE", help="append one JSON line per model call")
+    add_config_flag(demo, "router settings")
+    demo.set_defaults(handler=_cmd_demo)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lc_gemini_router.config import RouterConfig
-from lc_gemini_router.tools.cli.common import CliError, _load_config, _table
+from lc_gemini_router.tools.cli.common import CliError, add_config_flag, load_config, make_table
 from lc_gemini_router.tools.formatting import usd
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def _print_eval(console: Console, result: EvalResult) -> None:
     headers = ("Pro share", "spend", "vs all-Pro", "quality", "retained", "PGR")
     columns += [(name, True) for name in headers]
     title = f"{result.dataset}: {result.lite_model} vs {result.pro_model}"
-    console.print(_table(title, columns, _eval_rows(result)), crop=False)
+    console.print(make_table(title, columns, _eval_rows(result)), crop=False)
     lite, pro = result.all_lite.quality, result.all_pro.quality
     console.print(
         f"Endpoints (every item on one lane, rules ignored): all Flash-Lite {lite} = "
@@ -112,7 +112,7 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from lc_gemini_router.tools import evaluation
-    from lc_gemini_router.tools.demo import API_KEY_VARIABLES
+    from lc_gemini_router.tools.backend import API_KEY_VARIABLES
 
     if args.format is not None and args.format not in evaluation.FORMATS:
         formats = ", ".join(evaluation.FORMATS)
@@ -124,7 +124,7 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
         raise CliError(f"unknown --scorer {args.scorer!r}: expected one of {scorers}")
     if scorer == "live" and not has_key:
         raise CliError("--scorer live needs GOOGLE_API_KEY (or GEMINI_API_KEY) set")
-    config = _load_config(args.config) or RouterConfig()
+    config = load_config(args.config) or RouterConfig()
     try:
         datasets = evaluation.load_datasets(args.dataset, args.format)
         total = sum(len(items) for _, items in datasets)
@@ -176,3 +176,44 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
             raise CliError(f"cannot write {args.json}: {exc.strerror or exc}") from exc
         console.print(f"JSON: {args.json}", markup=False)
     return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``eval`` command to the parser."""
+    eval_parser = commands.add_parser(
+        "eval",
+        help="replay a labelled dataset: quality vs Pro share, spend, against RouteLLM",
+        description="Replay a labelled dataset through the router's policy at every "
+        "escalation threshold and report Pro share, spend (against all-Pro) and quality "
+        "retained, the curve as a PNG, and where it stands against RouteLLM's published "
+        "MT-Bench point. DATASET is RouteLLM's data folder (MT-Bench question.jsonl + "
+        "judgements.jsonl and/or GSM8K gsm8k_responses.csv: each is reported) or a .jsonl "
+        'file, one item per line: {"id", "prompt" (or "messages"), "quality_lite", '
+        '"quality_pro", optional "score" (recorded classifier difficulty 0-1), "category", '
+        '"input_tokens", "output_tokens_lite", "output_tokens_pro"}.',
+    )
+    eval_parser.add_argument(
+        "dataset", metavar="DATASET", help="a RouteLLM data folder or a .jsonl file"
+    )
+    eval_parser.add_argument(
+        "--format",
+        metavar="FORMAT",
+        help="mt-bench, gsm8k or jsonl (default: detected; a folder with both runs both)",
+    )
+    eval_parser.add_argument(
+        "--scorer",
+        metavar="SCORER",
+        help="rules (offline: rules only, the rest takes the fallback lane), recorded "
+        '(each item\'s "score"), simulated (offline keyword classifier: SIMULATED), live '
+        "(Gemini's classifier; needs GOOGLE_API_KEY). Default: live with a key, else rules",
+    )
+    png_group = eval_parser.add_mutually_exclusive_group()
+    png_group.add_argument(
+        "--png",
+        metavar="FILE.png",
+        help=f"where to save the quality-vs-Pro-share curve (default {_EVAL_DEFAULT_PNG})",
+    )
+    png_group.add_argument("--no-png", action="store_true", help="do not save the curve")
+    eval_parser.add_argument("--json", metavar="FILE.json", help="write every figure as JSON")
+    add_config_flag(eval_parser, "the router settings replayed")
+    eval_parser.set_defaults(handler=_cmd_eval)

@@ -7,8 +7,14 @@ import warnings
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from lc_gemini_router.pricing.catalog import ModelPrice, Rates, ServiceTier, default_catalog
-from lc_gemini_router.tools.cli.common import PROG, CliError, _table, _tokens
+from lc_gemini_router.pricing.catalog import (
+    SERVICE_TIERS,
+    ModelPrice,
+    Rates,
+    ServiceTier,
+    default_catalog,
+)
+from lc_gemini_router.tools.cli.common import PROG, CliError, make_table, thousands, token_count
 from lc_gemini_router.tools.formatting import usd
 
 if TYPE_CHECKING:
@@ -75,22 +81,30 @@ def _cmd_price(args: argparse.Namespace, console: Console) -> int:
 
     rates = _rates(entry, tier, cost.long_context)
     thinking_cost = args.thinking * rates.output / _PER_MILLION
-    rows = [("input", _tokens(cost.input_tokens), str(rates.input), usd(cost.input_cost))]
+    rows = [("input", thousands(cost.input_tokens), str(rates.input), usd(cost.input_cost))]
     if cost.cached_tokens:
-        cached = (_tokens(cost.cached_tokens), str(rates.cached_input), usd(cost.cached_input_cost))
+        cached = (
+            thousands(cost.cached_tokens),
+            str(rates.cached_input),
+            usd(cost.cached_input_cost),
+        )
         rows.append(("cached input", *cached))
     visible_cost = cost.output_cost - thinking_cost
-    rows.append(("output", _tokens(args.output), str(rates.output), usd(visible_cost)))
+    rows.append(("output", thousands(args.output), str(rates.output), usd(visible_cost)))
     if args.thinking:
-        thinking = (_tokens(args.thinking), str(rates.output), usd(thinking_cost))
+        thinking = (thousands(args.thinking), str(rates.output), usd(thinking_cost))
         rows.append(("thinking (billed as output)", *thinking))
     if sizes:
         counts = ", ".join(f"{count} x {size}" for size, count in args.images)
-        images = (_tokens(cost.image_tokens), str(rates.image_output), usd(cost.image_output_cost))
+        images = (
+            thousands(cost.image_tokens),
+            str(rates.image_output),
+            usd(cost.image_output_cost),
+        )
         rows.append((f"images ({counts})", *images))
     columns = [("part", False), ("tokens", True), ("USD per 1M", True), ("cost", True)]
     total = ("total", "", "", usd(cost.total))
-    console.print(_table(f"{entry.id}, {tier} tier", columns, rows, total=total), crop=False)
+    console.print(make_table(f"{entry.id}, {tier} tier", columns, rows, total=total), crop=False)
     if cost.long_context:
         # The whole request moves to the higher band, not only the tokens above it.
         threshold = entry.long_context_threshold or 0
@@ -143,7 +157,7 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
     columns = [("model ID", False), ("status", False), ("API", False)]
     columns += [(name, True) for name in ("input", "output", "cached", "batch", "as of")]
     title = "Gemini price catalog: USD per 1M tokens, standard tier (batch: input / output)"
-    console.print(_table(title, [*columns, ("notes", False)], rows), crop=False)
+    console.print(make_table(title, [*columns, ("notes", False)], rows), crop=False)
     as_of = catalog.as_of.isoformat() if catalog.as_of else "unknown"
     console.print(
         f"Catalog as of {as_of}. Thinking tokens are billed as output. "
@@ -158,3 +172,69 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
         markup=False,
     )
     return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``price`` and ``models`` commands to the parser."""
+    price = commands.add_parser(
+        "price",
+        help="price a call from its token counts",
+        description="Price one call exactly. --input counts every prompt token, cached ones "
+        "included (as Gemini reports them); --output counts visible output tokens only: "
+        "--thinking tokens are added to them, as Gemini bills thinking as output, and "
+        "--images add each image's output tokens at the image rate.",
+    )
+    price.add_argument("model", metavar="MODEL", help="model ID, e.g. gemini-3.1-flash-lite")
+    price.add_argument(
+        "--input",
+        type=token_count,
+        required=True,
+        metavar="N",
+        help="prompt tokens, cached included",
+    )
+    price.add_argument(
+        "--output",
+        type=token_count,
+        required=True,
+        metavar="N",
+        help="visible output tokens (thinking and images excluded)",
+    )
+    price.add_argument(
+        "--cached",
+        type=token_count,
+        default=0,
+        metavar="N",
+        help="the part of --input read from cache",
+    )
+    price.add_argument(
+        "--thinking",
+        type=token_count,
+        default=0,
+        metavar="N",
+        help="thinking tokens (billed as output)",
+    )
+    tiers = price.add_mutually_exclusive_group()
+    tiers.add_argument(
+        "--batch", action="store_true", help="Batch API prices (same as --tier batch)"
+    )
+    tiers.add_argument(
+        "--tier", choices=SERVICE_TIERS, default="standard", help="service tier (default standard)"
+    )
+    price.add_argument(
+        "--images",
+        type=_image_spec,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SIZE:COUNT",
+        help=f"generated images, e.g. 1K:2 ({', '.join(_IMAGE_SIZES)})",
+    )
+    price.set_defaults(handler=_cmd_price)
+
+    models = commands.add_parser(
+        "models",
+        help="list the price catalog, with deprecated and shut-down model IDs",
+        description="List every model of the packaged price catalog: status, prices per 1M "
+        "tokens, and the replacement of deprecated and shut-down IDs.",
+    )
+    models.set_defaults(handler=_cmd_models)

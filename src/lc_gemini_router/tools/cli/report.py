@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lc_gemini_router.tools.cli.common import CliError, _table
+from lc_gemini_router.tools.cli.common import CliError, make_table
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -49,7 +49,7 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         raise CliError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     for table in report_tables(report):
-        rich_table = _table(
+        rich_table = make_table(
             table.title,
             table.columns,
             table.rows,
@@ -66,3 +66,32 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     for file in written:
         console.print(f"  {file}", markup=False, soft_wrap=True)
     return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``report`` command to the parser."""
+    report = commands.add_parser(
+        "report",
+        help="summarize a cost log into tables, PNG plots and an HTML page",
+        description="Read the JSON lines a cost handler wrote (demo --log, or "
+        "GeminiCostCallbackHandler(log=...)) and show where the money went: spend by "
+        "model and by role, savings against sending every answer to Pro, the "
+        "classifier's share of spend, and the escalation rate over time. Writes PNG "
+        "plots and report.html into --out.",
+    )
+    report.add_argument("costlog", metavar="COSTLOG.jsonl", help="the cost log to read")
+    report.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write the plots and report.html "
+        "(default: COSTLOG-report next to the log, e.g. costs-report/)",
+    )
+    report.add_argument(
+        "--bucket",
+        type=_bucket,
+        default=None,
+        metavar="N",
+        help="escalation-rate buckets: N routed answers each, or a time span such as "
+        "30m, 6h, 1d (default: N for about 20 buckets)",
+    )
+    report.set_defaults(handler=_cmd_report)

@@ -11,11 +11,14 @@ from lc_gemini_router.callbacks.handler import get_gemini_cost_callback
 from lc_gemini_router.keys import ROLE_CLASSIFIER, ROUTER_METADATA_KEY
 from lc_gemini_router.routing.policy import RouteDecision
 from lc_gemini_router.tools.cli.common import (
-    _fail,
-    _live_flag,
-    _load_config,
-    _table,
+    add_backend_flags,
+    add_config_flag,
     backend_problem,
+    fail,
+    live_flag,
+    load_config,
+    make_table,
+    token_count,
 )
 from lc_gemini_router.tools.formatting import usd
 
@@ -53,12 +56,12 @@ def route_decision(
 def _cmd_route(args: argparse.Namespace, console: Console) -> int:
     from rich.text import Text
 
-    from lc_gemini_router.tools.demo import gemini_backend
+    from lc_gemini_router.tools.backend import gemini_backend
 
-    config = _load_config(args.config)
+    config = load_config(args.config)
     names = _tool_names(args.tools)
     answer: AIMessage | None = None
-    with gemini_backend(live=_live_flag(args)) as backend:
+    with gemini_backend(live=live_flag(args)) as backend:
         router = backend.router(config)
         try:
             if args.answer:
@@ -91,9 +94,9 @@ def _cmd_route(args: argparse.Namespace, console: Console) -> int:
             ("answer", _clip(answer.text or str(answer.tool_calls), 200)),
         ]
     columns = [("", False), ("", False)]
-    console.print(_table("Route decision", columns, rows, show_header=False), crop=False)
+    console.print(make_table("Route decision", columns, rows, show_header=False), crop=False)
     problem = backend_problem(decision)
-    return _fail(problem, code=1) if problem else 0
+    return fail(problem, code=1) if problem else 0
 
 
 def _clip(text: str, limit: int) -> str:
@@ -114,3 +117,31 @@ def _route_and_answer(
         answer = model.invoke(prompt)
     classifier = cb.by_role.get(ROLE_CLASSIFIER)
     return answer, classifier.cost if classifier else Decimal(0)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``route`` command to the parser."""
+    route = commands.add_parser(
+        "route",
+        help="show where one prompt would go, and why (--answer: and answer it)",
+        description="Decide the lane of one prompt: the rules, then the Flash-Lite "
+        "classifier when the rules leave it open. The prompt is answered only with "
+        "--answer. Exits 1 when the classifier or the chosen lane failed.",
+    )
+    route.add_argument("prompt", metavar="PROMPT", help="the user message to route")
+    route.add_argument(
+        "--tools",
+        type=token_count,
+        default=0,
+        metavar="N",
+        help="route as if N tools were bound (default 0)",
+    )
+    route.add_argument(
+        "--answer",
+        action="store_true",
+        help="also answer the prompt on the chosen lane (shows a lane that fails and the "
+        "fallback that answered)",
+    )
+    add_config_flag(route, "router settings")
+    add_backend_flags(route)
+    route.set_defaults(handler=_cmd_route)

@@ -273,7 +273,7 @@ def run_eval(
 
     if scorer not in ("simulated", "live"):
         return run(None)
-    from lc_gemini_router.tools.demo import gemini_backend
+    from lc_gemini_router.tools.backend import gemini_backend
 
     with gemini_backend(live=scorer == "live") as backend:
         router = backend.router(config)

@@ -157,7 +157,7 @@ def score_items(
     if router is not None:
         routed = _route_all(router, items, workers, on_item)
     else:
-        from lc_gemini_router.tools.demo import gemini_backend
+        from lc_gemini_router.tools.backend import gemini_backend
 
         with gemini_backend(live=scorer == "live") as backend:
             built = backend.router(config)
