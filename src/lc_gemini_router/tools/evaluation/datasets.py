@@ -9,12 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from lc_gemini_router.tools.jsonl import read_json_lines
-
-if TYPE_CHECKING:
-    pass
+from typing import Any
 
 from lc_gemini_router.tools.evaluation.items import (
     FORMATS,
@@ -26,6 +21,7 @@ from lc_gemini_router.tools.evaluation.items import (
     Role,
     _tokens,
 )
+from lc_gemini_router.tools.jsonl import read_json_lines
 
 MT_BENCH_FILES = ("question.jsonl", "judgements.jsonl")
 GSM8K_FILE = "gsm8k_responses.csv"

@@ -5,16 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from lc_gemini_router.config import Lane
 from lc_gemini_router.errors import GeminiRouterError
-
-if TYPE_CHECKING:
-    pass
-
 
 DatasetFormat = Literal["mt-bench", "gsm8k", "jsonl"]
 FORMATS: tuple[DatasetFormat, ...] = get_args(DatasetFormat)

@@ -5,10 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 from lc_gemini_router.tools.evaluation.results import GOAL, ROUTELLM_MT_BENCH, EvalResult
 

@@ -6,13 +6,9 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from lc_gemini_router.config import Lane
-
-if TYPE_CHECKING:
-    pass
-
 from lc_gemini_router.tools.evaluation.items import DatasetFormat
 
 Metric = Literal["quality_retained", "pgr"]

@@ -7,10 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    pass
 from lc_gemini_router.tools.reports.records import LogRecord
 
 DEFAULT_BUCKETS = 20

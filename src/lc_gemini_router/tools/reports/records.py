@@ -7,15 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.keys import ROLE_ANSWER, ROLE_SPECULATIVE
 from lc_gemini_router.tools.jsonl import read_json_lines
-
-if TYPE_CHECKING:
-    pass
-
 
 ESCALATED_LANES = frozenset({"pro", "pro_tools"})
 """Lanes that count as an escalation away from Flash-Lite."""

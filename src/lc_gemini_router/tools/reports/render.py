@@ -7,12 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lc_gemini_router.tools.formatting import percent
-
-if TYPE_CHECKING:
-    pass
 from lc_gemini_router.tools.reports.escalation import EscalationSeries, _duration, escalation_series
 from lc_gemini_router.tools.reports.plots import _bars, _escalation_plot, _savings_plot
 from lc_gemini_router.tools.reports.records import LogRecord

@@ -6,13 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from lc_gemini_router.callbacks.handler import UsageTotals
 from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER, ROLE_SPECULATIVE
-
-if TYPE_CHECKING:
-    pass
 from lc_gemini_router.tools.reports.records import ESCALATED_LANES, LogRecord
 
 _ROLE_ORDER = (ROLE_ANSWER, ROLE_CLASSIFIER, ROLE_SPECULATIVE)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from lc_gemini_router.tools.formatting import percent, share_of, usd
-
-if TYPE_CHECKING:
-    pass
 from lc_gemini_router.tools.reports.summary import CostReport
 
 
