@@ -17,7 +17,9 @@ DEFAULT_BUCKETS = 20
 _MINUTE = 60
 _DAY = 86400
 _UNITS = {"s": 1, "m": _MINUTE, "h": 3600, "d": _DAY}
-_BUCKET_PATTERN = re.compile(r"(\d+)\s*([smhd]?)")
+_BUCKET_PATTERN = re.compile(r"(\d{1,9})\s*([smhd]?)")
+_MAX_SPAN = 36_500 * _DAY
+"""The widest time bucket (100 years): its windows stay within the dates Python holds."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def parse_bucket(text: str) -> int | timedelta:
     are time windows.
 
     Raises:
-        ValueError: anything else, or a size of zero.
+        ValueError: anything else, a size of zero, or a time span over 100 years.
 
     Example:
         >>> from lc_gemini_router.tools.reports import parse_bucket
@@ -75,7 +77,11 @@ def parse_bucket(text: str) -> int | timedelta:
         msg = f"expected N answers or a time span such as 30s, 15m, 6h, 1d (N > 0), got {text!r}"
         raise ValueError(msg)
     count, unit = int(match.group(1)), match.group(2)
-    return timedelta(seconds=count * _UNITS[unit]) if unit else count
+    if not unit:
+        return count
+    if count * _UNITS[unit] > _MAX_SPAN:
+        raise ValueError(f"a time bucket must be at most 100 years (36500d), got {text!r}")
+    return timedelta(seconds=count * _UNITS[unit])
 
 
 def escalation_series(
