@@ -6,41 +6,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.errors import ConfigError, unknown_name_hint
 from lc_gemini_router.keys import ROLE_ANSWER, ROLE_CLASSIFIER
-from lc_gemini_router.pricing.catalog import ServiceTier
 from lc_gemini_router.routing.policy import RouteDecision
 from lc_gemini_router.routing.thresholds import ScoredRequest
 from lc_gemini_router.tools.calibration.sample import Sample, _from_decision, _price
 from lc_gemini_router.tools.jsonl import JsonLine
-
-
-class _LogRecord(BaseModel):
-    """The fields of a cost-log line (``CallRecord.to_json``) that calibration reads."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    run_id: str
-    parent_run_id: str | None = None
-    router_run_id: str | None = None
-    role: str
-    service_tier: ServiceTier = "standard"
-    input_tokens: int = Field(default=0, ge=0)
-    cached_tokens: int = Field(default=0, ge=0)
-    output_tokens: int = Field(default=0, ge=0)
-    reasoning_tokens: int = Field(default=0, ge=0)
-    cost: Decimal | None = None
-    decision: dict[str, Any] | None = None
+from lc_gemini_router.tools.reports.records import LogRecord, parse_record
 
 
 @dataclass
 class _Answer:
-    record: _LogRecord
+    id: str
+    """The answer's ``run_id``: the request's ID."""
+    record: LogRecord
     decision: RouteDecision
     classifier_cost: Decimal = Decimal(0)
 
@@ -49,20 +32,21 @@ def _read_cost_log(file: Path, lines: Iterator[JsonLine], config: RouterConfig) 
     answers: list[_Answer] = []
     # File order of answers and classifier records, for classifier calls whose
     # record does not name their answer.
-    events: list[_Answer | _LogRecord] = []
-    for _, where, data in lines:
+    events: list[_Answer | LogRecord] = []
+    for line in lines:
+        where, data = line.where, line.data
         if "run_id" not in data or "role" not in data:
             msg = (
                 f"{where}: not a cost-log record (no run_id or role), unlike the file's first line"
             )
             raise ConfigError(msg)
-        try:
-            record = _LogRecord.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError.from_validation(where, exc) from exc
+        # The same checks as the report's: one cost-log format, one set of rules.
+        record = parse_record(line)
         if record.role == ROLE_CLASSIFIER:
             events.append(record)
         elif record.role == ROLE_ANSWER and record.decision:
+            if record.run_id is None:
+                raise ConfigError(f"{where}: 'run_id' of a routed answer is null")
             try:
                 decision = RouteDecision.model_validate(record.decision)
             except ValidationError as exc:
@@ -70,7 +54,7 @@ def _read_cost_log(file: Path, lines: Iterator[JsonLine], config: RouterConfig) 
             if decision.lane not in config.lanes:
                 hint = unknown_name_hint(decision.lane, config.lanes, "lane")
                 raise ConfigError(f"{where}: decision: lane: {hint}")
-            answer = _Answer(record, decision)
+            answer = _Answer(record.run_id, record, decision)
             answers.append(answer)
             events.append(answer)
     if not answers:
@@ -80,10 +64,10 @@ def _read_cost_log(file: Path, lines: Iterator[JsonLine], config: RouterConfig) 
         )
         raise ConfigError(msg)
 
-    by_run = {a.record.run_id: a for a in answers}
+    by_run = {a.id: a for a in answers}
     queue: list[Decimal] = []
     for event in events:
-        if isinstance(event, _LogRecord):
+        if isinstance(event, LogRecord):
             cost = event.cost or Decimal(0)
             parent = by_run.get(event.router_run_id or event.parent_run_id or "")
             if parent is not None:
@@ -124,4 +108,4 @@ def _logged_request(
     }
     lite = _price(config.lite_model, usage, record.service_tier, problems)
     pro = _price(config.pro_model, usage, record.service_tier, problems)
-    return _from_decision(record.run_id, answer.decision, lite, pro, answer.classifier_cost)
+    return _from_decision(answer.id, answer.decision, lite, pro, answer.classifier_cost)

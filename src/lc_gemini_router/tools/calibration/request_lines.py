@@ -6,16 +6,17 @@ import math
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.config import Category, RouterConfig
 from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.routing.policy import RouteRequest, rule_decision
 from lc_gemini_router.routing.thresholds import ScoredRequest
+from lc_gemini_router.tools import limits
 from lc_gemini_router.tools.calibration.sample import (
     CHARS_PER_TOKEN,
     CLASSIFIER_OUTPUT_TOKENS,
@@ -27,6 +28,7 @@ from lc_gemini_router.tools.calibration.sample import (
     _tool_names,
 )
 from lc_gemini_router.tools.jsonl import JsonLine
+from lc_gemini_router.tools.limits import MAX_TOOLS, BadValue
 
 
 class _Message(BaseModel):
@@ -41,15 +43,34 @@ class _RequestLine(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str | int | None = None
+    id: StrictStr | StrictInt | None = None
     prompt: str | None = None
     messages: list[_Message] | None = Field(default=None, min_length=1)
-    score: float | None = Field(default=None, ge=0, le=1)
+    # The numbers are checked against limits before validation (see _checked_numbers).
+    score: float | None = None
     category: Category = "chat"
-    needs_tools: bool = False
-    tools: int = Field(default=0, ge=0)
-    output_tokens: int = Field(default=DEFAULT_OUTPUT_TOKENS, ge=0)
-    classifier_cost: Decimal | None = Field(default=None, ge=0)
+    needs_tools: StrictBool = False
+    tools: int = 0
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    classifier_cost: Decimal | None = None
+
+
+def _checked_numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """The line with its numbers checked as a cost log's are (same bounds, same messages).
+
+    Raises:
+        BadValue: a score outside 0..1, a count or an amount out of range, a bool or
+            a string where a number belongs.
+    """
+    checked = dict(data)
+    if data.get("score") is not None:
+        checked["score"] = limits.score(data["score"])
+    if data.get("tools") is not None:
+        checked["tools"] = limits.count(data["tools"], "tools", MAX_TOOLS)
+    if data.get("output_tokens") is not None:
+        checked["output_tokens"] = limits.count(data["output_tokens"], "output_tokens")
+    checked["classifier_cost"] = limits.amount(data.get("classifier_cost"), "classifier_cost")
+    return checked
 
 
 def _messages(line: _RequestLine) -> tuple[BaseMessage, ...]:
@@ -74,7 +95,9 @@ def _read_requests(file: Path, lines: Iterator[JsonLine], config: RouterConfig) 
     problems: dict[str, None] = {}
     for number, where, data in lines:
         try:
-            line = _RequestLine.model_validate(data)
+            line = _RequestLine.model_validate(_checked_numbers(data))
+        except BadValue as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         except ValidationError as exc:
             raise ConfigError.from_validation(where, exc) from exc
         if (line.prompt is None) == (line.messages is None):

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from os import PathLike
 from typing import Any
 
 from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.keys import ROLE_ANSWER, ROLE_SPECULATIVE
-from lc_gemini_router.tools.jsonl import read_json_lines
+from lc_gemini_router.pricing.catalog import SERVICE_TIERS, ServiceTier
+from lc_gemini_router.tools import limits
+from lc_gemini_router.tools.jsonl import JsonLine, read_json_lines
+from lc_gemini_router.tools.limits import MAX_TOKENS, MAX_TOOLS, BadValue, shown
 
 ESCALATED_LANES = frozenset({"pro", "pro_tools"})
 """Lanes that count as an escalation away from Flash-Lite."""
@@ -35,7 +38,7 @@ class LogRecord:
     """USD of the same usage on the reference model (answers only), else None."""
     run_id: str | None = None
     parent_run_id: str | None = None
-    service_tier: str = "standard"
+    service_tier: ServiceTier = "standard"
     input_tokens: int = 0
     """All input tokens, cached included."""
     cached_tokens: int = 0
@@ -49,6 +52,9 @@ class LogRecord:
     ``{"wasted": true, "estimated": ...}`` for cancelled speculative work, or None."""
     line: int = 0
     """Line number in the log file (1-based); 0 for a record built in code."""
+    router_run_id: str | None = None
+    """The router run the call served: the answer's own ``run_id`` for a routed answer,
+    the answer's for its classifier call (None outside a router, and in older logs)."""
 
     @property
     def priced(self) -> bool:
@@ -99,17 +105,9 @@ class LogRecord:
         return self.wasted and bool(self.decision and self.decision.get("estimated"))
 
 
-class _Malformed(Exception):
-    pass
-
-
-def _integer(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key, 0)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Malformed(f"{key!r} is not a whole number >= 0: {value!r}")
-    return value
+def _integer(data: Mapping[str, Any], key: str, limit: int = MAX_TOKENS) -> int:
+    value = data.get(key)
+    return 0 if value is None else limits.count(value, key, limit)
 
 
 def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -117,26 +115,8 @@ def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str |
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value):
-        raise _Malformed(f"{key!r} is not a non-empty string: {value!r}")
+        raise BadValue(f"{key!r} is not a non-empty string: {shown(value)}")
     return value
-
-
-def _money(data: Mapping[str, Any], key: str) -> Decimal | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    amount: Decimal | None = None
-    if isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            amount = None
-    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        # A JSON number, parsed exactly (floats are read as Decimal, never as binary).
-        amount = Decimal(value)
-    if amount is None or not amount.is_finite() or amount < 0:
-        raise _Malformed(f"{key!r} is not a decimal amount >= 0 (or null): {value!r}")
-    return amount
 
 
 def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
@@ -144,32 +124,70 @@ def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _Malformed(f"{key!r} is not a JSON object (or null): {value!r}")
+        raise BadValue(f"{key!r} is not a JSON object (or null): {shown(value)}")
     return value
+
+
+def _tier(data: Mapping[str, Any]) -> ServiceTier:
+    tier = data.get("service_tier")
+    if tier is None:
+        return "standard"
+    for known in SERVICE_TIERS:
+        if tier == known:
+            return known
+    msg = f"'service_tier' is not one of {', '.join(SERVICE_TIERS)}: {shown(tier)}"
+    raise BadValue(msg)
+
+
+def _decision(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The decision object, its routing fields checked (reports and calibration read them)."""
+    decision = _mapping(data, "decision")
+    if decision is None or "lane" not in decision:
+        return decision  # no decision, or cancelled speculative work
+    try:
+        _text(decision, "lane", required=True)
+        _text(decision, "source")
+        limits.score(decision.get("score"))
+        for key in ("tools", "tool_rounds"):
+            _integer(decision, key, MAX_TOOLS)
+    except BadValue as exc:
+        raise BadValue(f"decision: {exc}") from None
+    return decision
 
 
 def _record(data: dict[str, Any], line: int) -> LogRecord:
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
-        raise _Malformed(f"missing key {', '.join(repr(k) for k in missing)}")
-    ts = data["ts"]
-    if isinstance(ts, bool) or not isinstance(ts, (int, Decimal)):
-        raise _Malformed(f"'ts' is not a number of seconds: {ts!r}")
+        raise BadValue(f"missing key {', '.join(repr(k) for k in missing)}")
     tokens = {key: _integer(data, key) for key in _TOKEN_KEYS}
     return LogRecord(
-        ts=float(ts),
+        ts=limits.timestamp(data["ts"]),
         model=_text(data, "model", required=True) or "",
         role=_text(data, "role", required=True) or "",
-        cost=_money(data, "cost"),
-        reference_cost=_money(data, "reference_cost"),
+        cost=limits.amount(data["cost"], "cost"),
+        reference_cost=limits.amount(data.get("reference_cost"), "reference_cost"),
         run_id=_text(data, "run_id"),
         parent_run_id=_text(data, "parent_run_id"),
-        service_tier=_text(data, "service_tier") or "standard",
+        service_tier=_tier(data),
         cost_breakdown=_mapping(data, "cost_breakdown"),
-        decision=_mapping(data, "decision"),
+        decision=_decision(data),
         line=line,
+        router_run_id=_text(data, "router_run_id"),
         **tokens,
     )
+
+
+def parse_record(line: JsonLine) -> LogRecord:
+    """One cost-log line as a record (see :func:`load_cost_log` for what it may hold).
+
+    Raises:
+        ConfigError: a field is missing, of the wrong type or out of range; the
+            message names ``file:line`` and the field.
+    """
+    try:
+        return _record(line.data, line.number)
+    except BadValue as exc:
+        raise ConfigError(f"{line.where}: {exc}") from None
 
 
 def load_cost_log(path: str | PathLike[str]) -> list[LogRecord]:
@@ -177,7 +195,10 @@ def load_cost_log(path: str | PathLike[str]) -> list[LogRecord]:
 
     Blank lines are skipped and unknown keys ignored, so logs from newer versions
     still load. ``ts``, ``model``, ``role`` and ``cost`` are required (``cost`` may be
-    null: the call is unpriced); every other key is optional.
+    null: the call is unpriced); every other key is optional. Values a real log never
+    holds are refused (:mod:`~lc_gemini_router.tools.limits`): amounts outside $0 to
+    $1,000,000, token counts outside 0 to 1e9, times before 1970 or from 2100 on,
+    decision scores outside 0 to 1, unknown service tiers.
 
     Args:
         path: The log file.
@@ -189,11 +210,4 @@ def load_cost_log(path: str | PathLike[str]) -> list[LogRecord]:
         ConfigError: the file cannot be read, or a line is not a valid record; the
             message names ``file:line``.
     """
-    records: list[LogRecord] = []
-    for line in read_json_lines(path, what="cost log"):
-        try:
-            records.append(_record(line.data, line.number))
-        except _Malformed as exc:
-            msg = f"{line.where}: {exc}"
-            raise ConfigError(msg) from None
-    return records
+    return [parse_record(line) for line in read_json_lines(path, what="cost log")]
