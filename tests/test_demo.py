@@ -21,17 +21,16 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from lc_gemini_router import ClassifierScore, ClassifierSettings, ConfigError, RouterConfig
 from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
+from lc_gemini_router.tools.backend import Backend, gemini_backend
 from lc_gemini_router.tools.demo import (
     DEMO_TOOLS,
     MAX_TOOL_STEPS,
     WORKLOAD,
-    Backend,
     DemoResult,
     DemoTask,
-    gemini_backend,
     run_workload,
-    simulated_responder,
 )
+from lc_gemini_router.tools.simulated import simulated_responder
 
 LITE = "gemini-3.1-flash-lite"
 PRO = "gemini-3.1-pro-preview"
