@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lc_gemini_router.classify.classifier import wire_answer
+from lc_gemini_router.classify.prompt import read_classifier_input
 from lc_gemini_router.config import Category
 from lc_gemini_router.testing.simulator import Responder, SimReply, SimRequest
 
@@ -124,9 +126,7 @@ def _score(text: str) -> tuple[Category, float, bool]:
 
 def _classifier_text(request: SimRequest) -> tuple[str, str]:
     """The latest user message and the earlier context from a classifier request."""
-    body = request.last_user_text.split("</request>", 1)[0]
-    earlier, _, latest = body.rpartition("latest user message:")
-    return latest.strip(), earlier.replace("<request>", "").replace("earlier messages:", "")
+    return read_classifier_input(request.last_user_text)
 
 
 def _is_classifier(request: SimRequest) -> bool:
@@ -141,9 +141,8 @@ def _classify(request: SimRequest) -> SimReply:
     # A bare follow-up ("yes, do it") has the difficulty of the plan it approves.
     if (category, difficulty, needs_tools) == _DEFAULT_SCORE and earlier.strip():
         category, difficulty, needs_tools = _score(f"{earlier}\n{latest}")
-    score = {"difficulty": difficulty, "needs_tools": needs_tools, "category": category}
     return SimReply(
-        json=score,
+        json=wire_answer(difficulty, needs_tools, category),
         prompt_tokens=_tokens(request.prompt_text),
         output_tokens=_CLASSIFIER_OUTPUT_TOKENS,
     )
