@@ -98,6 +98,14 @@ def collect_goals(results: dict[str, Any]) -> list[Goal]:
                 SPECULATIVE_GOAL,
             ),
         ]
+    if "invoke_lite_path_equal_latencies" in latency:
+        goals.append(
+            _at_most(
+                "latency: speculative invoke vs direct lite, classifier as slow as lite",
+                latency["invoke_lite_path_equal_latencies"]["speculative_ratio"],
+                SPECULATIVE_GOAL,
+            )
+        )
     economics = results.get("economics") or {}
     if "once" in economics:
         goals += [
@@ -124,6 +132,11 @@ def collect_goals(results: dict[str, Any]) -> list[Goal]:
         abatch = scale["abatch"]
         goals += [
             _at_most("scale: abatch wall vs ideal", abatch["wall_vs_ideal"], WALL_GOAL),
+            _at_most(
+                "scale: router abatch wall vs bare lane abatch",
+                abatch["wall_vs_bare_abatch"],
+                WALL_GOAL,
+            ),
             _at_most(
                 "scale: handler size, end vs first phase",
                 abatch["handler"]["size_ratio_end_vs_first"],
