@@ -5,8 +5,9 @@
   against the ideal ``n * 50 ms / 64`` and against the bare lite lane's own ``abatch``
   of the same requests (which pays LangChain's per-call CPU, as the ideal does not).
   The run is split after the first ``scale_first_phase`` requests to measure the
-  handler there and at the end (the split costs at most one 50 ms tail). Process CPU time is reported too: one event
-  loop cannot finish faster than the CPU work of its requests.
+  handler there and at the end (the split costs at most one 50 ms tail). Process CPU
+  time is reported too: one event loop cannot finish faster than the CPU work of its
+  requests.
 * The handler's retained size (recursive ``sys.getsizeof`` of its state) after the
   first phase and at the end, and ``len(handler._runs)``; plus a ``tracemalloc``
   probe that feeds a handler router-shaped runs directly, measuring what it retains.
