@@ -28,17 +28,16 @@ from lc_gemini_router.classify.classifier import (
 from lc_gemini_router.classify.classifier import score_of as score_of_answers
 from lc_gemini_router.classify.questions import parse_reply, response_schema
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
+from lc_gemini_router.tools.backend import Backend, gemini_backend
 from lc_gemini_router.tools.demo import (
     DEMO_TOOLS,
     MAX_TOOL_STEPS,
     WORKLOAD,
-    Backend,
     DemoResult,
     DemoTask,
-    gemini_backend,
     run_workload,
-    simulated_responder,
 )
+from lc_gemini_router.tools.simulated import simulated_responder
 
 LITE = "gemini-3.1-flash-lite"
 PRO = "gemini-3.1-pro-preview"

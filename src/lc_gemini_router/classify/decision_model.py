@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -68,7 +67,7 @@ from lc_gemini_router.classify.questions import (
     response_schema,
 )
 from lc_gemini_router.config import ClassifierSettings
-from lc_gemini_router.engine import Classify, adrive, aresult_of, drive, result_of
+from lc_gemini_router.engine import Admission, Classify, adrive, aresult_of, drive, result_of
 from lc_gemini_router.errors import ClassifierError, ConfigError
 from lc_gemini_router.keys import CLASSIFIER_TAG, ROLE_CLASSIFIER, ROLE_METADATA_KEY
 from lc_gemini_router.lanes.models import least_thinking
@@ -77,7 +76,6 @@ from lc_gemini_router.state import Breaker, CircuitBreaker, score_key
 __all__ = ["GeminiDecisionModel", "classifier_prompt"]
 
 _INSTRUCTION = SystemMessage(CLASSIFIER_INSTRUCTION)
-_POOL_THREADS = 16
 
 
 def classifier_prompt(data: Any) -> list[BaseMessage]:
@@ -124,7 +122,6 @@ class GeminiDecisionModel(BaseDecisionModel):
     _circuit: Breaker | None = PrivateAttr(default=None)
     _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _background: set[asyncio.Task[Any]] = PrivateAttr(default_factory=set)
 
     def __init__(self, **kwargs: Any) -> None:
         try:
@@ -196,9 +193,14 @@ class GeminiDecisionModel(BaseDecisionModel):
             with self._lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(
-                        _POOL_THREADS, thread_name_prefix="lc-gemini-decisions"
+                        self.settings.max_in_flight, thread_name_prefix="lc-gemini-decisions"
                     )
         return self._pool
+
+    @property
+    def _admission(self) -> Admission:
+        # Classifier calls in flight and the wait for a slot (see engine.Admission).
+        return Admission(self.settings.max_in_flight, self.settings.admission_wait_seconds)
 
     def close(self, *, wait: bool = False) -> None:
         """Stop the deadline pool; calls already running finish and report their cost
@@ -214,13 +216,18 @@ class GeminiDecisionModel(BaseDecisionModel):
     ) -> ClassifierResponse:
         """Answer ``input["questions"]`` about ``input["state"]`` (see the class)."""
         flow = self._answer(input, config)
-        return cast("ClassifierResponse", result_of(drive(flow, executor=self._executor)))
+        return cast(
+            "ClassifierResponse",
+            result_of(drive(flow, executor=self._executor, admission=self._admission)),
+        )
 
     async def ainvoke(
         self, input: ClassifierRequest, config: RunnableConfig | None = None, **_: Any
     ) -> ClassifierResponse:
         flow = self._answer(input, config)
-        response = await aresult_of(adrive(flow, background=self._background))
+        response = await aresult_of(
+            adrive(flow, executor=self._executor, admission=self._admission)
+        )
         return cast("ClassifierResponse", response)
 
     def _answer(self, request: ClassifierRequest, config: RunnableConfig | None) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from lc_gemini_router.classify.prompt import bounded
 from lc_gemini_router.classify.questions import ReplyError
-from lc_gemini_router.engine import ClassifierTimeout, Classify, Effect, State
+from lc_gemini_router.engine import ClassifierBusy, ClassifierTimeout, Classify, Effect, State
 from lc_gemini_router.errors import ClassifierError
 
 __all__ = ["CIRCUIT_OPEN", "Guarded", "guarded"]
@@ -66,6 +66,8 @@ def guarded(
         return Guarded(None, CIRCUIT_OPEN)
     try:
         value = accept((yield call))
+    except ClassifierBusy as exc:  # never sent: not a fault of the classifier
+        return Guarded(None, str(exc))
     except ClassifierTimeout as exc:
         if breaker is not None:
             yield State(breaker, "record_failure")

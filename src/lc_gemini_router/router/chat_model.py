@@ -58,7 +58,7 @@ from lc_gemini_router.api_versions import (
 )
 from lc_gemini_router.classify.classifier import Classifier
 from lc_gemini_router.config import LANES, RouterConfig
-from lc_gemini_router.engine import Done, adrive, aresult_of, drive, result_of
+from lc_gemini_router.engine import Done, aresult_of, result_of
 from lc_gemini_router.errors import (
     ApiVersionWarning,
     ConfigError,
@@ -362,7 +362,7 @@ class GeminiRouter(BaseChatModel):
         flow = runner.flow(
             call.request.messages, call.request.tool_names, classifier_config(child, None)
         )
-        outcome = result_of(drive(flow, executor=self.lane_set.executor))
+        outcome = result_of(self.lane_set.drive(flow))
         return decide(call, outcome)
 
     def with_structured_output(
@@ -467,7 +467,7 @@ class GeminiRouter(BaseChatModel):
         steps = routing_flow(
             self, messages, stop, run_manager, kwargs, stream=False, is_async=False
         )
-        return cast("ChatResult", result_of(drive(steps, executor=self.lane_set.executor)))
+        return cast("ChatResult", result_of(self.lane_set.drive(steps)))
 
     async def _agenerate(
         self,
@@ -477,9 +477,7 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=False, is_async=True)
-        return cast(
-            "ChatResult", await aresult_of(adrive(steps, background=self.lane_set.background))
-        )
+        return cast("ChatResult", await aresult_of(self.lane_set.adrive(steps)))
 
     def _stream(
         self,
@@ -489,7 +487,7 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=True, is_async=False)
-        for item in drive(steps, executor=self.lane_set.executor):
+        for item in self.lane_set.drive(steps):
             if not isinstance(item, Done):
                 yield item
 
@@ -501,6 +499,6 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=True, is_async=True)
-        async for item in adrive(steps, background=self.lane_set.background):
+        async for item in self.lane_set.adrive(steps):
             if not isinstance(item, Done):
                 yield item
