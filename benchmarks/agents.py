@@ -36,7 +36,7 @@ from lc_gemini_router import GeminiRouter, RouterConfig, get_gemini_cost_callbac
 from lc_gemini_router.config import LEGACY_AGENT_RULES
 from lc_gemini_router.keys import ROUTER_METADATA_KEY
 
-__all__ = ["BEFORE", "run_agents"]
+__all__ = ["BEFORE", "agent_rows", "run_agents"]
 
 BEFORE = RouterConfig(**LEGACY_AGENT_RULES)
 """The routing defaults before evidence-based escalation, as a config."""
@@ -159,3 +159,20 @@ def run_agents() -> dict[str, Any]:
         result[name]["spend_vs_all_pro"] = round(float(total / all_pro), 4)
         result[name]["spend_vs_before"] = round(float(total / before), 4)
     return result
+
+
+def agent_rows(agents: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary lines the benchmark table prints for this section."""
+    return [
+        (
+            f"agents ({name}): spend vs all-Pro",
+            "{:.3f}; steps lite/pro/pro_tools {}; hard turns kept on lite {}/{}".format(
+                agents[name]["spend_vs_all_pro"],
+                "/".join(f"{v:.2f}" for v in agents[name]["step_share_by_lane"].values()),
+                agents[name]["hard_turns_kept_on_lite"],
+                agents[name]["hard_turns"],
+            ),
+        )
+        for name in ("before", "now")
+        if name in agents
+    ]

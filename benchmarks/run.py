@@ -25,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.agents import run_agents
+from benchmarks.agents import agent_rows, run_agents
 from benchmarks.common import REPO_ROOT, Goal, Sizes, default_data_dir, jsonable, machine_info
 from benchmarks.economics import AVOIDED_GOAL, CLASSIFIER_SHARE_GOAL, rules_precision, run_economics
 from benchmarks.latency import SPECULATIVE_GOAL, run_latency
@@ -239,19 +239,7 @@ def _info_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                     f"{r['needs_strong']}/{r['count']} (base rate {base:.3f})",
                 )
             )
-    agents = results.get("agents") or {}
-    if "now" in agents:
-        for name in ("before", "now"):
-            a = agents[name]
-            share = a["step_share_by_lane"]
-            rows.append(
-                (
-                    f"agents ({name}): spend vs all-Pro",
-                    f"{a['spend_vs_all_pro']:.3f}; steps lite/pro/pro_tools "
-                    f"{share['lite']:.2f}/{share['pro']:.2f}/{share['pro_tools']:.2f}; "
-                    f"hard turns kept on lite {a['hard_turns_kept_on_lite']}/{a['hard_turns']}",
-                )
-            )
+    rows += agent_rows(results.get("agents") or {})
     scale = results.get("scale") or {}
     if "abatch" in scale:
         a = scale["abatch"]
