@@ -54,12 +54,13 @@ def _classifier_requests(sim: GeminiSimulator) -> int:
 
 @pytest.mark.parametrize("how", ["threads", "async"])
 def test_the_deadline_counts_from_when_the_call_is_sent(how: str) -> None:
-    # Two slots, eight callers, 0.3 s per classifier call: the last two waves finish
-    # 0.9 s and 1.2 s after they were asked for. Counted from the ask, a 0.8 s
-    # deadline would expire for four of the eight; counted from the send, for none.
-    with GeminiSimulator(responder=SlowClassifier(0.3)) as sim:
-        router = _router(sim, max_in_flight=2, deadline_seconds=0.8)
-        prompts = _prompts(8)
+    # Two slots, twelve callers, 0.25 s per classifier call: six waves, the last two
+    # ending 1.25 s and 1.5 s after they were asked for. Counted from the ask, a 1 s
+    # deadline would expire for four of the twelve; counted from the send, for none.
+    with GeminiSimulator(responder=SlowClassifier(0.25)) as sim:
+        router = _router(sim, max_in_flight=2, deadline_seconds=1.0)
+        router.invoke("riddle zero: warm up")  # builds the clients outside the burst
+        prompts = _prompts(12)
         if how == "async":
 
             async def burst() -> list[Any]:
@@ -81,7 +82,7 @@ def test_the_deadline_counts_from_when_the_call_is_sent(how: str) -> None:
             for t in threads:
                 t.join()
         router.close()
-    assert _sources(answers) == [("classifier", None)] * 8
+    assert _sources(answers) == [("classifier", None)] * 12
     assert {a.response_metadata["lc_gemini_router"]["decision"]["model"] for a in answers} == {PRO}
 
 
