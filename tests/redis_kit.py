@@ -1,0 +1,91 @@
+"""A real ``redis-server`` on a free loopback port, for the tests that share state.
+
+Not a mock: the tests talk to the server binary Debian ships (``apt-get install
+redis-server``; ``.ci/run`` installs it when it is missing). Without the binary the
+Redis tests fail with that instruction, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import selectors
+import shutil
+import socket
+import subprocess
+import time
+from types import TracebackType
+
+__all__ = ["RedisServer", "free_port"]
+
+_READY = b"Ready to accept connections"
+_START_SECONDS = 20.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RedisServer:
+    """``redis-server`` on 127.0.0.1:``port`` without persistence, stopped on exit."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            msg = (
+                "redis-server is not on PATH: the Redis tests need the real server "
+                "(apt-get install redis-server; .ci/run installs it)"
+            )
+            raise RuntimeError(msg)
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--save", "", "--appendonly", "no", "--loglevel", "notice"]
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._process = process
+        assert process.stdout is not None
+        # Wait for the server's own "ready" line rather than polling the port.
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + _START_SECONDS
+        seen = b""
+        while _READY not in seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or process.poll() is not None or not selector.select(left):
+                self.stop()
+                msg = f"redis-server did not start on port {self.port}: {seen.decode()[-500:]}"
+                raise RuntimeError(msg)
+            seen += process.stdout.readline()
+        selector.close()
+        return self
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
