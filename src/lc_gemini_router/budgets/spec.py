@@ -74,6 +74,27 @@ class Budget(_Settings):
     required: bool = False
     name: str = ""
 
+    def __init__(
+        self,
+        *,
+        limit: Decimal | str | int,
+        window: Window = "day",
+        per: str | None = None,
+        on_exceed: OnExceed = "downgrade",
+        required: bool = False,
+        name: str = "",
+        **unknown: Any,  # rejected by validation, with the closest valid name
+    ) -> None:
+        super().__init__(
+            limit=limit,
+            window=window,
+            per=per,
+            on_exceed=on_exceed,
+            required=required,
+            name=name,
+            **unknown,
+        )
+
     @model_validator(mode="after")
     def _check(self) -> Budget:
         if self.per is not None and (

@@ -156,8 +156,8 @@ def _flow(
         if events is not None:
             yield Emit(events, COST_EVENT, payload, run_id)
         return result
-    yield Out(decision_chunk(decision, report, first))
     tally = guard.stream_tally()
+    yield Out(decision_chunk(decision, report, first))
     try:
         while first is not None:
             tally.add(first)

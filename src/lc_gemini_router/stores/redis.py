@@ -87,6 +87,8 @@ class RedisStore:
         on_error: ``"open"`` or ``"closed"``, when Redis does not answer in time.
         reservation_ttl: seconds after which a hold that was never settled expires.
         clock: UNIX time source for windows, hold expiry and the breaker (tests set it).
+        max_connections: connections per client (the blocking one, and the asyncio one
+            of each event loop); callers beyond them wait up to ``timeout``.
     """
 
     def __init__(
@@ -94,10 +96,11 @@ class RedisStore:
         url: str = "redis://127.0.0.1:6379/0",
         *,
         namespace: str = "lc_gemini_router",
-        timeout: float = 0.5,
+        timeout: float = 2.0,
         on_error: OnError = "open",
         reservation_ttl: float = DEFAULT_RESERVATION_TTL,
         clock: Callable[[], float] = time.time,
+        max_connections: int = 64,
     ) -> None:
         self.url = url
         self.namespace = namespace
@@ -105,9 +108,11 @@ class RedisStore:
         self.on_error: OnError = on_error
         self.reservation_ttl = reservation_ttl
         self.clock = clock
-        self.client: redis.Redis = redis.Redis.from_url(
+        self.max_connections = max_connections
+        pool = redis.BlockingConnectionPool.from_url(
             url, retry=Retry(NoBackoff(), 0), **self._options()
         )
+        self.client: redis.Redis = redis.Redis(connection_pool=pool)
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Async] = (
             weakref.WeakKeyDictionary()
         )
@@ -119,19 +124,23 @@ class RedisStore:
         return cls(url, **options)
 
     def _options(self) -> dict[str, Any]:
+        # A bounded pool: callers beyond it wait for a connection, up to the timeout.
         return {
             "socket_timeout": self.timeout,
             "socket_connect_timeout": self.timeout,
             "retry_on_timeout": False,
+            "max_connections": self.max_connections,
+            "timeout": self.timeout,
         }
 
     def _async(self) -> _Async:
         loop = asyncio.get_running_loop()
         state = self._aclients.get(loop)
         if state is None:
-            client = aredis.Redis.from_url(
+            pool = aredis.BlockingConnectionPool.from_url(
                 self.url, retry=AsyncRetry(NoBackoff(), 0), **self._options()
             )
+            client = aredis.Redis(connection_pool=pool)
             state = self._aclients[loop] = _Async(client)
         return state
 
@@ -181,13 +190,14 @@ class RedisStore:
 
     def close(self) -> None:
         """Close the blocking client's connections."""
+        self.client.connection_pool.disconnect()
         self.client.close()
 
     async def aclose(self) -> None:
         """Close the running loop's asyncio client (call it before the loop ends)."""
         state = self._aclients.pop(asyncio.get_running_loop(), None)
         if state is not None:
-            await state.client.aclose()
+            await state.client.aclose(close_connection_pool=True)
 
 
 class _Async:
