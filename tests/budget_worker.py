@@ -10,7 +10,14 @@ import asyncio
 import json
 import sys
 
-from lc_gemini_router import Budget, BudgetExceededError, GeminiRouter, RedisStore
+from lc_gemini_router import (
+    Budget,
+    BudgetExceededError,
+    ClassifierSettings,
+    GeminiRouter,
+    RedisStore,
+    RouterConfig,
+)
 
 HARD = "solve the riddle number {tag}"
 EASY = "Translate 'item {tag}' into French"
@@ -18,7 +25,11 @@ EASY = "Translate 'item {tag}' into French"
 
 async def main(redis_url: str, sim_url: str, name: str, calls: int, limit: str) -> None:
     store = RedisStore(redis_url, timeout=30.0)  # one busy loop: see test_budgets_live
+    # A classifier past its deadline keeps its worst case (it is billed later): four busy
+    # processes on two cores must not miss it, or spend would not equal the billing.
+    config = RouterConfig(classifier=ClassifierSettings(deadline_seconds=60))
     router = GeminiRouter(
+        config=config,
         api_key="test",
         base_url=sim_url,
         max_retries=1,

@@ -18,6 +18,7 @@ from lc_gemini_router import (
     BudgetExceededError,
     ClassifierSettings,
     ConfigError,
+    LaneError,
     MemoryStore,
     RouterConfig,
     price_usage,
@@ -305,3 +306,33 @@ def test_many_threads_share_one_budget(sim: GeminiSimulator, backend: Backend) -
     assert spent(routers[0]) == spent(routers[1]) == answered * backend.answer_cost(LITE)
     assert spent(routers[0]) <= limit
     assert len(sim.requests) == answered
+
+
+def test_a_ruled_pro_call_that_does_not_fit_holds_lite_instead(
+    sim: GeminiSimulator, backend: Backend
+) -> None:
+    router = budget_router(sim, budgets=[Budget(limit="0.01")])
+    message = router.invoke(HARD_PROMPT, lane="pro")  # no classifier: no floor held yet
+    decision = routed(message)["decision"]
+    assert (decision["lane"], decision["source"]) == ("lite", "budget")
+    assert Decimal(decision["budget"]["reserved"]) == cost(LITE, 38, MAX_TOKENS)
+    assert [r.model for r in sim.requests] == [LITE]
+    assert spent(router) == backend.answer_cost(LITE)
+
+
+def test_a_refusing_budget_after_the_classifier_has_paid_for_it(
+    sim: GeminiSimulator, backend: Backend
+) -> None:
+    router = budget_router(sim, budgets=[Budget(limit="0.01", on_exceed="refuse")])
+    with pytest.raises(BudgetExceededError, match="cannot cover lane 'pro'"):
+        router.invoke(HARD_PROMPT)
+    assert len(sim.requests) == 1  # the classifier, which decided Pro; nothing after it
+    assert spent(router) == backend.classifier_cost
+
+
+def test_a_lane_that_timed_out_keeps_its_worst_case(sim: GeminiSimulator, backend: Backend) -> None:
+    router = budget_router(sim, budgets=[Budget(limit="1")], timeout=0.3)
+    sim.set_delay(30, model=PRO)  # Pro may still answer, and bill, after the client gave up
+    with pytest.raises(LaneError, match="ReadTimeout"):  # not a fault lite can get around
+        router.invoke(HARD_PROMPT)
+    assert spent(router) == backend.classifier_cost + pro_worst(HARD_PROMPT)

@@ -20,6 +20,7 @@ from lc_gemini_router import (
     StoreUnavailableWarning,
     price_usage,
 )
+from lc_gemini_router.stores.redis import RedisBreaker
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.budget_kit import EASY_PROMPT, HARD_PROMPT, budget_backend, budget_router
 from tests.redis_kit import free_port
@@ -123,3 +124,29 @@ def test_four_processes_share_one_daily_budget(
     answered_tags = [r["tag"] for r in results if r["answered"]]
     assert all(tag in sent for tag in answered_tags)
     store.close()
+
+
+async def test_async_calls_share_the_breaker_and_fail_open(
+    sim: GeminiSimulator, redis_url: str
+) -> None:
+    settings = ClassifierSettings(model="gemini-3.5-flash", failure_threshold=1)
+    store = RedisStore(redis_url)
+    router = budget_router(sim, store, config=RouterConfig(classifier=settings))
+    breaker = router.lane_set.classifier.breaker
+    assert isinstance(breaker, RedisBreaker)
+    assert not breaker.is_open
+    sim.fail_next(503, model="gemini-3.5-flash")
+    await router.ainvoke(HARD_PROMPT)
+    assert breaker.is_open  # one failure opened it, for every process on this Redis
+    await store.aclose()
+    store.close()
+
+    down = RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout=1.0)
+    unchecked = budget_router(sim, down, config=RouterConfig(classifier=settings))
+    unchecked.budgets = [Budget(limit="0.000001")]
+    with pytest.warns(StoreUnavailableWarning) as seen:
+        message = await unchecked.ainvoke("solve yet another riddle")
+    assert message.response_metadata["lc_gemini_router"]["decision"]["source"] == "classifier"
+    # The score cache, the breaker and the ledger each went on without Redis.
+    whats = {str(w.message).split("(")[1].split(":")[0] for w in seen}
+    assert whats >= {"score get", "breaker allow", "reserve", "settle", "score put"}
