@@ -84,10 +84,10 @@ def test_four_processes_share_one_daily_budget(
 ) -> None:
     # Fifty calls of one process hold more than $0.05 at once: some must be refused.
     limit = Decimal("0.05")
-    worker = [sys.executable, "-m", "tests.budget_worker", redis_url, sim.base_url]
+    command = [sys.executable, "-m", "tests.budget_worker", redis_url, sim.base_url]
     workers = [
         subprocess.Popen(
-            [*worker, f"p{n}", "50", str(limit)],
+            [*command, f"p{n}", "50", str(limit)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
