@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from lc_gemini_router.api_versions import API_VERSION_ENV
+from lc_gemini_router.testing.redis_server import RedisServer
 from lc_gemini_router.testing.simulator import GeminiSimulator
-from tests.redis_kit import RedisServer
 from tests.routing_kit import Backend
 
 

@@ -21,9 +21,9 @@ from lc_gemini_router import (
     price_usage,
 )
 from lc_gemini_router.stores.redis import RedisBreaker
+from lc_gemini_router.testing.redis_server import RedisServer, free_port
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.budget_kit import EASY_PROMPT, HARD_PROMPT, budget_backend, budget_router
-from tests.redis_kit import free_port
 from tests.routing_kit import PRO, Backend, is_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +150,11 @@ async def test_async_calls_share_the_breaker_and_fail_open(
     # The score cache, the breaker and the ledger each went on without Redis.
     whats = {str(w.message).split("(")[1].split(":")[0] for w in seen}
     assert whats >= {"score get", "breaker allow", "reserve", "settle", "score put"}
+
+
+def test_without_the_server_binary_the_redis_tests_fail_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(RuntimeError, match=r"apt-get install redis-server"):
+        RedisServer().start()

@@ -1,8 +1,16 @@
-"""A real ``redis-server`` on a free loopback port, for the tests that share state.
+"""A real ``redis-server`` on a free loopback port, for tests and benchmarks of
+``RedisStore``.
 
-Not a mock: the tests talk to the server binary Debian ships (``apt-get install
-redis-server``; ``.ci/run`` installs it when it is missing). Without the binary the
-Redis tests fail with that instruction, they are never skipped.
+Not a mock: it runs the server binary (Debian's ``redis-server`` package; the project's
+``.ci/run`` installs it when it is missing), without persistence, and stops it on exit.
+Without the binary :meth:`RedisServer.start` raises with that instruction.
+
+Example:
+    >>> from lc_gemini_router import RedisStore
+    >>> from lc_gemini_router.testing.redis_server import RedisServer
+    >>> with RedisServer() as server:  # doctest: +SKIP
+    ...     RedisStore(server.url).ping()
+    True
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             msg = (
-                "redis-server is not on PATH: the Redis tests need the real server "
+                "redis-server is not on PATH: RedisStore's tests need the real server "
                 "(apt-get install redis-server; .ci/run installs it)"
             )
             raise RuntimeError(msg)
@@ -58,7 +66,8 @@ class RedisServer:
         seen = b""
         while _READY not in seen:
             left = deadline - time.monotonic()
-            if left <= 0 or process.poll() is not None or not selector.select(left):
+            ready = left > 0 and process.poll() is None and selector.select(left)
+            if not ready:  # pragma: no cover - a server that cannot start
                 self.stop()
                 msg = f"redis-server did not start on port {self.port}: {seen.decode()[-500:]}"
                 raise RuntimeError(msg)
