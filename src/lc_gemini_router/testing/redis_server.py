@@ -15,10 +15,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 import selectors
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from types import TracebackType
 
@@ -26,6 +28,14 @@ __all__ = ["RedisServer", "free_port"]
 
 _READY = b"Ready to accept connections"
 _START_SECONDS = 20.0
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:  # closed by stop()
+        pass
 
 
 def free_port() -> int:
@@ -56,23 +66,30 @@ class RedisServer:
             raise RuntimeError(msg)
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no", "--loglevel", "notice"]
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Unbuffered: select() must see every byte the server wrote, not a buffer's rest.
+        process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0
+        )
         self._process = process
         assert process.stdout is not None
+        fd = process.stdout.fileno()
         # Wait for the server's own "ready" line rather than polling the port.
         selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
+        selector.register(fd, selectors.EVENT_READ)
         deadline = time.monotonic() + _START_SECONDS
         seen = b""
         while _READY not in seen:
             left = deadline - time.monotonic()
-            ready = left > 0 and process.poll() is None and selector.select(left)
-            if not ready:  # pragma: no cover - a server that cannot start
+            chunk = os.read(fd, 65536) if left > 0 and selector.select(left) else b""
+            if not chunk:  # pragma: no cover - a server that cannot start
+                selector.close()
                 self.stop()
                 msg = f"redis-server did not start on port {self.port}: {seen.decode()[-500:]}"
                 raise RuntimeError(msg)
-            seen += process.stdout.readline()
+            seen += chunk
         selector.close()
+        # Keep reading its log, so a full pipe never blocks the server.
+        threading.Thread(target=_drain, args=(fd,), daemon=True, name="redis-log").start()
         return self
 
     def stop(self) -> None:
