@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Project tasks that work on a fresh machine with nothing but Python 3.10+.
+"""Project tasks that work on a fresh machine with nothing but Python 3.11+.
 
     python3 tasks.py demo          # install into .venv, run the routing demo
     python3 tasks.py test          # install the locked test set into .venv, run the tests
@@ -13,7 +13,7 @@ Each task creates its virtual environment beside this file when it is missing an
 installs the package (editable) with the extras it needs; extra arguments go to
 the tool. ``demo``, ``test``, ``lint`` and ``bench`` install the versions pinned in
 ``requirements/lock.txt``, so a run does not change when PyPI does. The lock is a
-universal one (every Python from 3.10 and every OS) made by ``uv pip compile``,
+universal one (every Python from 3.11 and every OS) made by ``uv pip compile``,
 and installed with plain pip: a fresh machine needs nothing but Python.
 """
 
@@ -53,8 +53,8 @@ def run(*args: str | Path, check: bool = True) -> int:
 
 def install(extras: str, *, env: str = ".venv", constraints: Path | None = LOCK) -> Path:
     """Create ``env`` if missing and install the package into it; return its python."""
-    if sys.version_info < (3, 10):  # noqa: UP036 - this script may run on any Python
-        sys.exit(f"lc-gemini-router needs Python 3.10+, this is {sys.version.split()[0]}")
+    if sys.version_info < (3, 11):  # this script may run on any Python
+        sys.exit(f"lc-gemini-router needs Python 3.11+, this is {sys.version.split()[0]}")
     where = ROOT / env
     python = python_of(where)
     if not python.exists():
@@ -105,10 +105,10 @@ def moved_since_lock() -> list[str]:
 
 
 def compile_lock(python: Path, out: Path, *extra: str) -> None:
-    """Resolve the test and dev extras for every Python from 3.10 into ``out``."""
+    """Resolve the test and dev extras for every Python from 3.11 into ``out``."""
     run(
         python, "-m", "uv", "pip", "compile", "pyproject.toml", "--extra", "test",
-        "--extra", "dev", "--universal", "--python-version", "3.10", "--upgrade",
+        "--extra", "dev", "--universal", "--python-version", "3.11", "--upgrade",
         "-o", out.relative_to(ROOT), *extra,
     )  # fmt: skip
 

@@ -71,6 +71,8 @@ class Sizes:
     scale_latency: float
     loopback_requests: int
     memory_probe_calls: tuple[int, int]
+    load_calls: int = 1_000
+    """Concurrent calls of the load section (async and threads)."""
 
     @classmethod
     def full(cls) -> Sizes:
@@ -108,6 +110,7 @@ class Sizes:
             scale_latency=0.05,
             loopback_requests=20,
             memory_probe_calls=(100, 500),
+            load_calls=40,
         )
 
 

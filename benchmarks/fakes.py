@@ -31,8 +31,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from lc_gemini_router.classify.classifier import wire_answer
+from lc_gemini_router.classify.prompt import read_classifier_input
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -306,16 +308,12 @@ def keyword_score(text: str) -> dict[str, Any]:
 
 def classifier_request_text(rendered: str) -> str:
     """The latest user message inside the router's rendered classifier input."""
-    body = rendered.split("latest user message:", 1)[-1]
-    return body.split("\n</request>", 1)[0].strip()
+    return read_classifier_input(rendered)[0]
 
 
 class KeywordClassifier(LaneFake):
-    """The classifier lane: replies the JSON of :func:`keyword_score` with real usage.
-
-    ``with_structured_output`` returns a runnable that invokes this model as a child
-    run (so callbacks price it under the classifier role) and parses its JSON reply.
-    """
+    """The classifier lane: answers the router's decision questions from
+    :func:`keyword_score`, with real usage (the decision model calls it inline)."""
 
     model_name: str = LITE
     latency: float = 0.0
@@ -326,30 +324,8 @@ class KeywordClassifier(LaneFake):
 
     def _reply_text(self, messages: Sequence[BaseMessage]) -> str:
         text = messages[-1].text if messages else ""
-        return json.dumps(keyword_score(classifier_request_text(text)))
+        return json.dumps(wire_answer(**keyword_score(classifier_request_text(text))))
 
     def _sizes(self, messages: Sequence[BaseMessage]) -> tuple[int, int, int]:
         reply = self._reply_text(messages)
         return tokens_for(message_chars(messages)), tokens_for(len(reply)), 0
-
-    def with_structured_output(
-        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
-    ) -> Runnable[Any, Any]:
-        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
-            msg = "KeywordClassifier needs a pydantic schema"
-            raise TypeError(msg)
-        model_cls: type[BaseModel] = schema
-
-        def wrap(raw: BaseMessage) -> Any:
-            parsed = model_cls.model_validate_json(raw.text)
-            if include_raw:
-                return {"raw": raw, "parsed": parsed, "parsing_error": None}
-            return parsed
-
-        def classify(messages: Any, config: RunnableConfig) -> Any:
-            return wrap(self.invoke(messages, config))
-
-        async def aclassify(messages: Any, config: RunnableConfig) -> Any:
-            return wrap(await self.ainvoke(messages, config))
-
-        return RunnableLambda(classify, afunc=aclassify, name="keyword_classifier")

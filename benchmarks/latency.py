@@ -11,7 +11,9 @@ Also measured: time to first token (first chunk with text) of a speculative stre
 a direct lite stream; the same when lite's first token arrives *before* the
 classifier has answered (the router must hold tokens until it has decided, so the
 floor is classifier latency / lite first-token latency); and an escalated request
-(pro), speculative vs sequential, where the lite work is wasted.
+(pro), speculative vs sequential, where the lite work is wasted; and the lite path
+with the classifier as slow as lite (300 ms each), where speculation hides the whole
+classifier call.
 
 ``--quick`` scales the latencies 10x down, so fixed per-call costs weigh 10x more in
 its ratios: judge the full run.
@@ -105,9 +107,11 @@ def run_latency(sizes: Sizes) -> dict[str, Any]:
     pro = LaneFake(model_name=PRO, latency=PRO_S * s)
     pro_tools = LaneFake(model_name=PRO_TOOLS, latency=PRO_S * s)
 
-    def router(speculative: bool, lite_model: LaneFake = lite) -> GeminiRouter:
+    def router(
+        speculative: bool, lite_model: LaneFake = lite, scorer: KeywordClassifier = classifier
+    ) -> GeminiRouter:
         return GeminiRouter(
-            classifier=classifier,
+            classifier=scorer,
             lite=lite_model,
             pro=pro,
             pro_tools=pro_tools,
@@ -159,6 +163,24 @@ def run_latency(sizes: Sizes) -> dict[str, Any]:
         for name in order:
             fast_ttft[name].append(_first_text_sync(fast_streams[name]()))
 
+    # The classifier as slow as lite: speculation can hide the whole classifier call,
+    # so the speculative router should cost about one lite call, the sequential two.
+    even = KeywordClassifier(latency=LITE_S * s)
+    even_routers = {
+        "sequential": router(False, scorer=even),
+        "speculative": router(True, scorer=even),
+    }
+    for r in even_routers.values():
+        r.invoke(_easy())
+    equal: dict[str, list[float]] = {"direct": [], "sequential": [], "speculative": []}
+    equal_calls: dict[str, Callable[[], object]] = {
+        "direct": lambda: lite.invoke(_easy()),
+        **{name: routed(r) for name, r in even_routers.items()},
+    }
+    for order in _rotations(list(equal), reps):
+        for name in order:
+            equal[name].append(_timed(equal_calls[name]))
+
     def escalate(r: GeminiRouter) -> Callable[[], object]:
         return lambda: lanes.add(_lane(r.invoke(_hard())))
 
@@ -191,6 +213,7 @@ def run_latency(sizes: Sizes) -> dict[str, Any]:
         "astream_ttft_lite_path": _summary(async_ttft, "direct"),
         "stream_ttft_fast_first_token": fast,
         "invoke_escalated_pro_path": _summary(escalated, "sequential"),
+        "invoke_lite_path_equal_latencies": _summary(equal, "direct"),
         "speculative_ratio": invoke["speculative_ratio"],
         "speculative_ttft_ratio": stream["speculative_ratio"],
         "goal": SPECULATIVE_GOAL,

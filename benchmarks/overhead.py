@@ -25,17 +25,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from benchmarks.common import Sizes, median_us, profile_calls, ratio
 from benchmarks.fakes import LITE, PRO, PRO_TOOLS, KeywordClassifier, LaneFake
 from benchmarks.sim import respond
-from lc_gemini_router import ClassifierScore, ClassifierSettings, GeminiRouter
+from lc_gemini_router import ClassifierSettings, GeminiRouter
 from lc_gemini_router.api_versions import ROUTER_API_VERSION
-from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
+from lc_gemini_router.classify.classifier import ROUTER_QUESTIONS
+from lc_gemini_router.classify.decision_model import classifier_prompt
+from lc_gemini_router.classify.prompt import router_state
+from lc_gemini_router.classify.questions import response_schema
 from lc_gemini_router.testing.simulator import GeminiSimulator
 
 __all__ = ["GOALS", "LOOPBACK_GOALS", "run_overhead"]
+
+ROUTER_SCHEMA = {
+    "response_mime_type": "application/json",
+    "response_json_schema": response_schema(ROUTER_QUESTIONS),
+}
+"""The bare side's structured-output arguments: the router's own questions."""
 
 GOALS = {"classifier": 1.15, "rule": 1.10, "cache": 1.10}
 """Ratio routed / bare on zero-latency fakes (LangChain's own invoke dominates there)."""
@@ -120,17 +129,9 @@ def _measure(kind: str, sizes: Sizes) -> tuple[dict[str, Any], Probe]:
     prompt_of = PROMPTS[kind]
     total = sizes.overhead_warmup + sizes.overhead_iterations
     messages = [prompt_of(i) for i in range(total)]
-    structured = classifier.with_structured_output(
-        ClassifierScore, method="json_schema", include_raw=True
-    )
+    structured = classifier.bind(**ROUTER_SCHEMA)
     settings = ClassifierSettings()
-    classifier_prompts = [
-        [
-            SystemMessage(CLASSIFIER_INSTRUCTION),
-            HumanMessage(render_classifier_input(m, [], settings)),
-        ]
-        for m in messages
-    ]
+    classifier_prompts = [classifier_prompt(router_state(m, [], settings)) for m in messages]
     sources: list[str] = []
 
     def bare(i: int) -> None:
@@ -171,8 +172,7 @@ def _measure(kind: str, sizes: Sizes) -> tuple[dict[str, Any], Probe]:
         counter[1] += 1
         messages = prompt_of(counter[1])
         if kind == "classifier":
-            rendered = render_classifier_input(messages, [], settings)
-            structured.invoke([SystemMessage(CLASSIFIER_INSTRUCTION), HumanMessage(rendered)])
+            structured.invoke(classifier_prompt(router_state(messages, [], settings)))
         return lite.invoke(messages)
 
     return result, (one_more, one_bare)
@@ -206,7 +206,7 @@ def _loopback(kind: str, sizes: Sizes) -> dict[str, Any]:
         lite = client(LITE)
         classifier = client(
             LITE, temperature=0.0, max_tokens=settings.max_output_tokens, reasoning_effort="minimal"
-        ).with_structured_output(ClassifierScore, method="json_schema", include_raw=True)
+        ).bind(**ROUTER_SCHEMA)
         prompt_of = {"rule": _rule_prompt, "stream": _rule_prompt, "cache": _cached_prompt}.get(
             kind, _open_prompt
         )
@@ -218,8 +218,7 @@ def _loopback(kind: str, sizes: Sizes) -> dict[str, Any]:
             if kind == "stream":
                 return list(lite.stream(messages))
             if kind == "classifier":
-                rendered = render_classifier_input(messages, [], settings)
-                classifier.invoke([SystemMessage(CLASSIFIER_INSTRUCTION), HumanMessage(rendered)])
+                classifier.invoke(classifier_prompt(router_state(messages, [], settings)))
             return lite.invoke(messages)
 
         def routed(i: int) -> object:

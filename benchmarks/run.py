@@ -28,12 +28,13 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 from benchmarks.common import REPO_ROOT, Goal, Sizes, default_data_dir, jsonable, machine_info
 from benchmarks.economics import AVOIDED_GOAL, CLASSIFIER_SHARE_GOAL, rules_precision, run_economics
 from benchmarks.latency import SPECULATIVE_GOAL, run_latency
+from benchmarks.load import CLASSIFIED_GOAL, run_load
 from benchmarks.overhead import LOOPBACK_GOALS, run_overhead
 from benchmarks.scale import MEMORY_GOAL, WALL_GOAL, run_scale
 
 __all__ = ["SECTIONS", "collect_goals", "main"]
 
-SECTIONS = ("overhead", "latency", "economics", "rules_precision", "scale")
+SECTIONS = ("overhead", "latency", "economics", "rules_precision", "scale", "load")
 
 
 def _at_most(name: str, value: Any, limit: float, unit: str = "x") -> Goal:
@@ -46,9 +47,22 @@ def _at_least(name: str, value: Any, limit: float) -> Goal:
     return Goal(name, value, f">= {limit:g}", ok)
 
 
+def _load_goals(load: dict[str, Any]) -> list[Goal]:
+    goals = []
+    for mode in ("async", "threads"):
+        if mode in load:
+            figures = load[mode]
+            name = f"load: {figures['calls']} {mode} calls"
+            share = figures["classified_share"]
+            goals.append(_at_least(f"{name} decided by the classifier", share, CLASSIFIED_GOAL))
+            exact = figures["totals_equal"]
+            goals.append(Goal(f"{name}: handler total = simulator billing", exact, "True", exact))
+    return goals
+
+
 def collect_goals(results: dict[str, Any]) -> list[Goal]:
     """The pass/fail lines, from whichever sections ran."""
-    goals: list[Goal] = []
+    goals: list[Goal] = _load_goals(results.get("load") or {})
     loopback = (results.get("overhead") or {}).get("loopback") or {}
     for kind, label in (
         ("rule", "rule path"),
@@ -84,6 +98,14 @@ def collect_goals(results: dict[str, Any]) -> list[Goal]:
                 SPECULATIVE_GOAL,
             ),
         ]
+    if "invoke_lite_path_equal_latencies" in latency:
+        goals.append(
+            _at_most(
+                "latency: speculative invoke vs direct lite, classifier as slow as lite",
+                latency["invoke_lite_path_equal_latencies"]["speculative_ratio"],
+                SPECULATIVE_GOAL,
+            )
+        )
     economics = results.get("economics") or {}
     if "once" in economics:
         goals += [
@@ -110,6 +132,11 @@ def collect_goals(results: dict[str, Any]) -> list[Goal]:
         abatch = scale["abatch"]
         goals += [
             _at_most("scale: abatch wall vs ideal", abatch["wall_vs_ideal"], WALL_GOAL),
+            _at_most(
+                "scale: router abatch wall vs bare lane abatch",
+                abatch["wall_vs_bare_abatch"],
+                WALL_GOAL,
+            ),
             _at_most(
                 "scale: handler size, end vs first phase",
                 abatch["handler"]["size_ratio_end_vs_first"],
@@ -304,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["rules_precision"] = {"skipped": skipped}
     if "scale" in wanted:
         _step("scale", lambda: run_scale(sizes), results, timings)
+    if "load" in wanted:
+        _step("load", lambda: run_load(sizes.load_calls), results, timings)
     goals = collect_goals(results)
     results["goals"] = {g.name: g.to_json() for g in goals}
     results["machine"]["sizes"] = dataclasses.asdict(sizes)

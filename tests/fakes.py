@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,10 +103,10 @@ class UsageFakeChatModel(BaseChatModel):
 
 
 class FakeClassifierModel(UsageFakeChatModel):
-    """A classifier stand-in: ``with_structured_output`` returns a fixed score with usage.
+    """A classifier stand-in: answers the router's decision questions with a fixed score.
 
-    ``scores`` maps a word found in the request to the score returned; ``default``
-    is used otherwise. Set ``fail`` to raise instead.
+    ``scores`` maps a word found in the request to the score returned (as
+    ``ClassifierScore`` fields); ``default`` is used otherwise. Set ``fail`` to raise.
     """
 
     model_name: str = "gemini-3.1-flash-lite"
@@ -117,20 +118,23 @@ class FakeClassifierModel(UsageFakeChatModel):
     )
     calls: list[str] = Field(default_factory=list)
 
-    def with_structured_output(self, schema: Any, **kwargs: Any) -> Any:
-        from langchain_core.runnables import RunnableLambda
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        from lc_gemini_router.classify.classifier import wire_answer
 
-        def classify(messages: list[BaseMessage]) -> dict[str, Any]:
-            text = str(messages[-1].content)
-            self.calls.append(text)
-            raw = self.invoke(messages)
-            if self.fail:
-                msg = "classifier down"
-                raise RuntimeError(msg)
-            found = next((s for word, s in self.scores.items() if word in text), self.default)
-            return {"raw": raw, "parsed": schema(**found), "parsing_error": None}
+        text = str(messages[-1].content)
+        self.calls.append(text)
+        found = next((s for word, s in self.scores.items() if word in text), self.default)
+        reply = json.dumps(wire_answer(**found))
+        return self.model_copy(update={"text": reply})._generate_plain(messages)
 
-        return RunnableLambda(classify)
+    def _generate_plain(self, messages: list[BaseMessage]) -> ChatResult:
+        return super()._generate(messages)
 
 
 class BlockingStreamModel(UsageFakeChatModel):

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from lc_gemini_router import GeminiRouter, RouterConfig
+from lc_gemini_router.classify.classifier import wire_answer
+from lc_gemini_router.classify.prompt import read_classifier_input
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
 
 LITE = "gemini-3.1-flash-lite"
@@ -56,10 +58,10 @@ class Backend:
 
     def __call__(self, request: SimRequest) -> SimReply:
         if is_classifier(request):
-            latest = request.last_user_text.split("latest user message:")[-1].lower()
+            latest = read_classifier_input(request.last_user_text)[0].lower()
             score = next((s for word, s in self.scores.items() if word in latest), EASY)
             prompt, output = self.classifier_tokens
-            return SimReply(json=score, prompt_tokens=prompt, output_tokens=output)
+            return SimReply(json=wire_answer(**score), prompt_tokens=prompt, output_tokens=output)
         prompt, output, thinking = self.lane_tokens[request.model]
         if request.response_schema is not None:  # structured output: schema-valid JSON
             return SimReply(prompt_tokens=prompt, output_tokens=output)

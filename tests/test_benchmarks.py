@@ -116,11 +116,23 @@ def test_scale_figures(run: tuple[dict[str, Any], str]) -> None:
     assert _ratio(loopback["requests_per_s"])
 
 
+def test_load_figures(run: tuple[dict[str, Any], str]) -> None:
+    load = run[0]["load"]
+    for mode in ("async", "threads"):
+        figures = load[mode]
+        assert figures["calls"] == 40
+        # Every prompt is open to the classifier: one classifier request per call.
+        assert figures["classifier_requests"] == 40
+        assert figures["classified_share"] >= 0.95, mode
+        assert figures["totals_equal"] is True
+        assert Decimal(figures["handler_total"]) == Decimal(figures["simulator_billed"]) > 0
+
+
 def test_goals_and_table(run: tuple[dict[str, Any], str]) -> None:
     results, table = run
     goals = results["goals"]
     sections = {name.split(":")[0] for name in goals}
-    assert sections == {"overhead", "latency", "scale", "economics"}
+    assert sections == {"overhead", "latency", "scale", "economics", "load"}
     for name, goal in goals.items():
         assert set(goal) == {"value", "goal", "met"}, name
         assert isinstance(goal["goal"], str) and isinstance(goal["met"], bool)

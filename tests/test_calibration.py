@@ -28,6 +28,7 @@ from lc_gemini_router.routing.thresholds import (
     lane_at,
     sweep,
 )
+from lc_gemini_router.tools.backend import gemini_backend
 from lc_gemini_router.tools.calibration import (
     CLASSIFIER_OUTPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
@@ -41,7 +42,7 @@ from lc_gemini_router.tools.calibration import (
     score_sample,
     write_config,
 )
-from lc_gemini_router.tools.demo import gemini_backend, run_workload
+from lc_gemini_router.tools.demo import run_workload
 from tests.cli_kit import one_line_error, run
 
 pytestmark = pytest.mark.usefixtures("offline_cli")
@@ -355,6 +356,7 @@ def test_calibrate_from_a_real_cost_log(demo_log: tuple[Path, Any], tmp_path: Pa
 
 def record(**fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
+        "ts": 1_790_000_000.0,
         "run_id": "r",
         "parent_run_id": None,
         "model": LITE,
@@ -485,7 +487,7 @@ def test_cost_log_with_unpriced_lanes_notes_it(tmp_path: Path) -> None:
         ([record(decision=decision("rule")), "{not json"], r"l\.jsonl:2: not valid JSON"),
         ([record(decision=decision("rule")), [1, 2]], r"l\.jsonl:2: expected a JSON object"),
         ([record(decision=decision("rule")), {"prompt": "hi"}], r"l\.jsonl:2: not a cost-log"),
-        ([record(), record(input_tokens=-5)], r"l\.jsonl:2: input_tokens"),
+        ([record(), record(input_tokens=-5)], r"l\.jsonl:2: 'input_tokens' is not a whole number"),
         ([record(decision=decision("rule", lane="fast"))], r"l\.jsonl:1: decision: lane"),
         ([{"hello": 1}], r"l\.jsonl:1: neither a cost-log record"),
     ],
@@ -594,7 +596,7 @@ def test_request_lines_without_scores_are_pending(tmp_path: Path) -> None:
     [
         ({"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}, "exactly one of"),
         ({"id": "x", "score": 0.5}, "exactly one of"),
-        ({"prompt": "hi", "score": 1.5}, "score: Input should be less than or equal to 1"),
+        ({"prompt": "hi", "score": 1.5}, "'score' is not a score from 0 to 1"),
         ({"prompt": "hi", "category": "poetry"}, "category"),
         ({"messages": [{"role": "robot", "content": "hi"}]}, r"messages\.0\.role"),
         ({"messages": []}, "messages"),

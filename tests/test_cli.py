@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from lc_gemini_router import LaneError
-from lc_gemini_router.tools.demo import WORKLOAD, gemini_backend, run_workload
+from lc_gemini_router.tools.backend import gemini_backend
+from lc_gemini_router.tools.demo import WORKLOAD, run_workload
 from lc_gemini_router.tools.formatting import usd
 from tests.cli_kit import one_line_error, run
 

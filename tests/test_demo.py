@@ -16,22 +16,28 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 import pytest
+from langchain_core.decisions import ClassifierResponse
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from lc_gemini_router import ClassifierScore, ClassifierSettings, ConfigError, RouterConfig
-from lc_gemini_router.classify.classifier import CLASSIFIER_INSTRUCTION, render_classifier_input
+from lc_gemini_router.classify.classifier import (
+    CLASSIFIER_INSTRUCTION,
+    ROUTER_QUESTIONS,
+    render_classifier_input,
+)
+from lc_gemini_router.classify.classifier import score_of as score_of_answers
+from lc_gemini_router.classify.questions import parse_reply, response_schema
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
+from lc_gemini_router.tools.backend import Backend, gemini_backend
 from lc_gemini_router.tools.demo import (
     DEMO_TOOLS,
     MAX_TOOL_STEPS,
     WORKLOAD,
-    Backend,
     DemoResult,
     DemoTask,
-    gemini_backend,
     run_workload,
-    simulated_responder,
 )
+from lc_gemini_router.tools.simulated import simulated_responder
 
 LITE = "gemini-3.1-flash-lite"
 PRO = "gemini-3.1-pro-preview"
@@ -155,7 +161,7 @@ def classifier_request(*messages: BaseMessage) -> SimRequest:
         "contents": [{"role": "user", "parts": [{"text": text}]}],
         "generationConfig": {
             "responseMimeType": "application/json",
-            "responseJsonSchema": ClassifierScore.model_json_schema(),
+            "responseJsonSchema": response_schema(ROUTER_QUESTIONS),
         },
     }
     return SimRequest(model=LITE, method="generateContent", body=body, headers={})
@@ -164,7 +170,8 @@ def classifier_request(*messages: BaseMessage) -> SimRequest:
 def score_of(*messages: BaseMessage) -> ClassifierScore:
     reply = simulated_responder()(classifier_request(*messages))
     assert reply is not None
-    return ClassifierScore.model_validate(reply.json)
+    answers = parse_reply(json.dumps(reply.json), ROUTER_QUESTIONS)
+    return score_of_answers(ClassifierResponse(model=LITE, answers=answers))
 
 
 @pytest.mark.parametrize(

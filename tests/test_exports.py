@@ -16,13 +16,16 @@ EXPECTED = {
     "BudgetStatus",
     "CallRecord",
     "CircuitBreaker",
+    "ClassifierError",
     "ClassifierScore",
     "ClassifierSettings",
     "ConfigError",
     "CostBreakdown",
     "GeminiCostCallbackHandler",
+    "GeminiDecisionModel",
     "GeminiRouter",
     "GeminiRouterError",
+    "GeminiRoutingMiddleware",
     "GeminiRouterWarning",
     "LaneError",
     "LaneSpec",
@@ -86,6 +89,22 @@ def test_the_pure_policy_imports_without_side_effects() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_package_imports_neither_langchain_nor_the_cost_hook() -> None:
+    """``import lc_gemini_router`` loads no agent framework and registers no hook;
+    the middleware (``[agents]`` extra) loads langchain only when it is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import lc_gemini_router; "
+        "print(sorted(m for m in ('langchain', 'langgraph', 'lc_gemini_router.callbacks.handler') "
+        "if m in sys.modules)); "
+        "from lc_gemini_router import GeminiRoutingMiddleware; print('langchain' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "True"]
 
 
 def test_the_package_has_no_import_cycles() -> None:

@@ -15,7 +15,8 @@ import pytest
 from lc_gemini_router.callbacks.handler import GeminiCostCallbackHandler
 from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.errors import ConfigError
-from lc_gemini_router.tools.demo import WORKLOAD, DemoResult, gemini_backend, run_workload
+from lc_gemini_router.tools.backend import gemini_backend
+from lc_gemini_router.tools.demo import WORKLOAD, DemoResult, run_workload
 from lc_gemini_router.tools.formatting import usd
 from lc_gemini_router.tools.reports import (
     PLOT_FILES,
@@ -263,17 +264,17 @@ GOOD = line(T0, LITE, "answer", "0.0001")
         ("[1, 2]", "expected a JSON object"),
         ('{"ts": 1, "model": "m", "role": "answer"}', "missing key 'cost'"),
         ('{"model": "m", "role": "answer", "cost": null}', "missing key 'ts'"),
-        ('{"ts": "noon", "model": "m", "role": "answer", "cost": null}', "'ts' is not a number"),
+        ('{"ts": "noon", "model": "m", "role": "answer", "cost": null}', "'ts' is not a time"),
         ('{"ts": 1, "model": "", "role": "answer", "cost": null}', "'model' is not"),
         ('{"ts": 1, "model": "m", "role": 3, "cost": null}', "'role' is not"),
-        ('{"ts": 1, "model": "m", "role": "answer", "cost": "abc"}', "'cost' is not a decimal"),
-        ('{"ts": 1, "model": "m", "role": "answer", "cost": "-0.1"}', "'cost' is not a decimal"),
-        ('{"ts": 1, "model": "m", "role": "answer", "cost": "NaN"}', "'cost' is not a decimal"),
-        ('{"ts": 1, "model": "m", "role": "answer", "cost": true}', "'cost' is not a decimal"),
+        ('{"ts": 1, "model": "m", "role": "answer", "cost": "abc"}', "'cost' is not an amount"),
+        ('{"ts": 1, "model": "m", "role": "answer", "cost": "-0.1"}', "'cost' is not an amount"),
+        ('{"ts": 1, "model": "m", "role": "answer", "cost": "NaN"}', "'cost' is not an amount"),
+        ('{"ts": 1, "model": "m", "role": "answer", "cost": true}', "'cost' is not an amount"),
         ('{"ts": NaN, "model": "m", "role": "answer", "cost": null}', "NaN is not a number"),
         (
             '{"ts": 1, "model": "m", "role": "answer", "cost": null, "reference_cost": [1]}',
-            "'reference_cost' is not a decimal",
+            "'reference_cost' is not an amount",
         ),
         (
             '{"ts": 1, "model": "m", "role": "answer", "cost": null, "input_tokens": -5}',

@@ -71,6 +71,7 @@ class Tokens(BaseCallbackHandler):
         self.tokens: list[str] = []
         self.events: list[tuple[str, UUID]] = []
         self.starts: list[list[str]] = []
+        self.decision_starts: list[list[str]] = []
 
     def on_llm_new_token(self, token: Any, *, chunk: Any = None, **kwargs: Any) -> None:
         # Gemini 3 chunks carry content blocks: read the chunk's text.
@@ -83,6 +84,12 @@ class Tokens(BaseCallbackHandler):
 
     def on_chat_model_start(self, *args: Any, tags: list[str] | None = None, **kw: Any) -> None:
         self.starts.append(tags or [])
+
+    def on_chain_start(
+        self, *args: Any, tags: list[str] | None = None, run_type: str | None = None, **kw: Any
+    ) -> None:
+        if run_type == "llm":  # a decision model's run
+            self.decision_starts.append(tags or [])
 
 
 def test_lcel_chain_easy_to_lite_hard_to_pro_costs_exact(
@@ -126,7 +133,9 @@ def test_decision_and_cost_reach_handlers_and_metadata(
     assert meta["classifier"]["cost"] == str(backend.classifier_cost)
     assert meta["classifier"]["input_tokens"] == 150
     assert [name for name, _ in handler.events] == [DECISION_EVENT, COST_EVENT]
-    classifier_tags = [tags for tags in handler.starts if CLASSIFIER_TAG in tags]
+    # The classifier is a decision-model run ("llm"), not a second chat-model run.
+    assert not [tags for tags in handler.starts if CLASSIFIER_TAG in tags]
+    classifier_tags = [tags for tags in handler.decision_starts if CLASSIFIER_TAG in tags]
     assert len(classifier_tags) == 1 and "nostream" in classifier_tags[0]
 
 
@@ -141,7 +150,10 @@ def test_stream_each_token_once_each_cost_once(sim: GeminiSimulator, backend: Ba
     assert text == f"{PRO} answers"
     assert "".join(tokens.tokens) == f"{PRO} answers"  # no doubled tokens
     assert usage.usage_metadata[PRO]["input_tokens"] == 500
-    assert usage.usage_metadata[LITE]["input_tokens"] == 150  # the classifier, once
+    # The classifier is a decision-model run: LangChain's usage handler (chat models
+    # only) does not see it; the cost handler prices it once, from the decision's usage.
+    assert LITE not in usage.usage_metadata
+    assert cb.by_role["classifier"].input_tokens == 150
     assert cb.total_cost == cost(PRO, 500, 100) + backend.classifier_cost
     assert [name for name, _ in tokens.events] == [DECISION_EVENT, COST_EVENT]
 

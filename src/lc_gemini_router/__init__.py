@@ -4,7 +4,8 @@ What users write is re-exported here; everything else stays importable from its
 module (``lc_gemini_router.routing.policy``, ``lc_gemini_router.keys``, ...)::
 
     routing/    the pure policy, text rules, signature hygiene, threshold replay
-    classify/   the Flash-Lite classifier's bounded input and scoring step
+    classify/   the Flash-Lite classifier: GeminiDecisionModel, its bounded JSON input
+    agents/     GeminiRoutingMiddleware for create_agent (the [agents] extra)
     engine.py   the one pipeline's effects and its blocking and async drivers
     router/     GeminiRouter, the chat model over that pipeline, and its steps
     lanes/      speculative starts;  state.py  score cache, breaker, ledger (protocols)
@@ -20,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from lc_gemini_router.agents import GeminiRoutingMiddleware
     from lc_gemini_router.budgets.spec import Budget
     from lc_gemini_router.budgets.status import BudgetStatus
     from lc_gemini_router.callbacks.handler import (
@@ -28,10 +30,12 @@ if TYPE_CHECKING:
         UsageTotals,
         get_gemini_cost_callback,
     )
+    from lc_gemini_router.classify.decision_model import GeminiDecisionModel
     from lc_gemini_router.config import ClassifierSettings, LaneSpec, RouterConfig
     from lc_gemini_router.errors import (
         ApiVersionWarning,
         BudgetExceededError,
+        ClassifierError,
         ConfigError,
         GeminiRouterError,
         GeminiRouterWarning,
@@ -73,13 +77,16 @@ _LAZY: dict[str, str] = {
     "COST_EVENT": "lc_gemini_router.keys",
     "CallRecord": "lc_gemini_router.callbacks.handler",
     "CircuitBreaker": "lc_gemini_router.state",
+    "ClassifierError": "lc_gemini_router.errors",
     "ClassifierScore": "lc_gemini_router.routing.policy",
     "ClassifierSettings": "lc_gemini_router.config",
     "ConfigError": "lc_gemini_router.errors",
     "CostBreakdown": "lc_gemini_router.pricing.costs",
     "DECISION_EVENT": "lc_gemini_router.keys",
     "GeminiCostCallbackHandler": "lc_gemini_router.callbacks.handler",
+    "GeminiDecisionModel": "lc_gemini_router.classify.decision_model",
     "GeminiRouter": "lc_gemini_router.router",
+    "GeminiRoutingMiddleware": "lc_gemini_router.agents",
     "GeminiRouterError": "lc_gemini_router.errors",
     "GeminiRouterWarning": "lc_gemini_router.errors",
     "LaneError": "lc_gemini_router.errors",
@@ -137,14 +144,17 @@ __all__ = [
     "BudgetStatus",
     "CallRecord",
     "CircuitBreaker",
+    "ClassifierError",
     "ClassifierScore",
     "ClassifierSettings",
     "ConfigError",
     "CostBreakdown",
     "GeminiCostCallbackHandler",
+    "GeminiDecisionModel",
     "GeminiRouter",
     "GeminiRouterError",
     "GeminiRouterWarning",
+    "GeminiRoutingMiddleware",
     "LaneError",
     "LaneSpec",
     "MemoryStore",

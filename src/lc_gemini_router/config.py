@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -105,7 +106,14 @@ class ClassifierSettings(_Settings):
     """Off: requests the rules leave open go to ``fallback_lane`` without a classifier call."""
     model: str = "gemini-3.1-flash-lite"
     deadline_seconds: float = Field(default=2.0, gt=0, le=60)
-    """A classifier slower than this is abandoned and the rules' fallback lane answers."""
+    """A classifier slower than this, counted from when it is sent, is abandoned and the
+    rules' fallback lane answers."""
+    max_in_flight: int = Field(default=64, ge=1, le=4096)
+    """Classifier calls one router has in flight at once (per event loop; sync calls:
+    the router's pool has this many threads, shared with speculative streams)."""
+    admission_wait_seconds: float = Field(default=10.0, ge=0, le=600)
+    """How long a call waits for a free classifier slot before it skips the classifier
+    (reason ``classifier busy``; the rules' fallback lane answers)."""
     max_input_chars: int = Field(default=4000, ge=200, le=100_000)
     """Bound on the classifier's input (about 1,000 tokens by default), whatever the prompt."""
     context_messages: int = Field(default=4, ge=0, le=50)
@@ -168,6 +176,9 @@ class RouterConfig(_Settings):
     long_context_tokens: int = Field(default=200_000, ge=1)
     """Estimated prompt size from which the long-context rule decides without the classifier."""
     long_context_lane: Lane = "pro"
+    max_prompt_tokens: int = Field(default=1_048_576, ge=1)
+    """Input window of the lanes (Gemini 3.x: 1,048,576 tokens): a prompt estimated
+    beyond it is refused before any request (``UnsupportedInputError``)."""
     forced_tool_choice_lane: Lane | None = "lite"
     """Lane for a call that forces a tool (structured output, a single forced step);
     None lets the classifier decide."""
@@ -260,7 +271,8 @@ class RouterConfig(_Settings):
         """Load from a TOML file; ``table`` picks a sub-table (``"tool.lc_gemini_router"``).
 
         Raises:
-            ConfigError: the file is missing or is not valid TOML, or a setting is
+            ConfigError: the file is missing, not UTF-8 or not valid TOML; ``table``
+                is not in it (the message names the tables that are); or a setting is
                 unknown or invalid.
         """
         file = Path(path)
@@ -269,12 +281,14 @@ class RouterConfig(_Settings):
         except OSError as exc:
             msg = f"cannot read router config {file}: {exc}"
             raise ConfigError(msg) from exc
+        except UnicodeDecodeError as exc:
+            msg = f"router config {file} is not UTF-8 text (TOML must be): {exc.reason}"
+            raise ConfigError(msg) from None
         except tomllib.TOMLDecodeError as exc:
             msg = f"router config {file} is not valid TOML: {exc}"
             raise ConfigError(msg) from exc
-        for part in (table or "").split("."):
-            if part:
-                data = data.get(part, {}) if isinstance(data, Mapping) else {}
+        if table:
+            data = _sub_table(file, data, table)
         try:
             return cls.checked(data)
         except ConfigError as exc:
@@ -290,24 +304,70 @@ class RouterConfig(_Settings):
 
         Classifier settings use a double underscore
         (``LC_GEMINI_ROUTER_CLASSIFIER__DEADLINE_SECONDS=1.5``); sets and mappings
-        are JSON (``LC_GEMINI_ROUTER_NEVER_ESCALATE='["translation"]'``).
+        are JSON (``LC_GEMINI_ROUTER_NEVER_ESCALATE='["translation"]'``). A whole
+        setting given as a JSON object and some of its parts combine, the parts
+        winning, whatever the order of the variables.
 
         Raises:
-            ConfigError: a variable names an unknown setting or holds an invalid value.
+            ConfigError: a variable names an unknown setting or holds an invalid value,
+                or a part is set (``..._CLASSIFIER__MODEL``) of a whole setting that
+                another variable sets to something other than a JSON object (both are
+                named).
         """
         env = os.environ if environ is None else environ
         data: dict[str, Any] = {}
-        for name, raw in env.items():
-            if not name.startswith(prefix):
-                continue
+        sources: dict[str, str] = {}
+        # Whole settings first, then the double-underscore parts, so that
+        # ..._CLASSIFIER and ..._CLASSIFIER__MODEL combine the same in any order.
+        names = sorted(
+            (n for n in env if n.startswith(prefix)), key=lambda n: "__" in n[len(prefix) :]
+        )
+        for name in names:
             key = name[len(prefix) :].lower()
-            value = _parse_env_value(raw)
-            if "__" in key:
-                group, sub = key.split("__", 1)
-                data.setdefault(group, {})[sub] = value
-            else:
-                data[key] = value
+            value = _parse_env_value(env[name])
+            if "__" not in key:
+                data[key], sources[key] = value, name
+                continue
+            group, sub = key.split("__", 1)
+            parts = data.setdefault(group, {})
+            if not isinstance(parts, dict):
+                msg = (
+                    f"environment variable {name} sets part of {group!r}, but "
+                    f"{sources[group]} sets the whole of it to {env[sources[group]]!r}, "
+                    "not a JSON object: use one or the other"
+                )
+                raise ConfigError(msg)
+            parts[sub] = value
         return cls.checked(data)
+
+
+def _sub_table(file: Path, data: Mapping[str, Any], table: str) -> Any:
+    """``data[table]`` for a dotted table name; a ConfigError naming what is there instead."""
+    found: Any = data
+    seen: list[str] = []
+    for part in table.split("."):
+        if not isinstance(found, Mapping) or part not in found:
+            break
+        found = found[part]
+        seen.append(part)
+    else:
+        if isinstance(found, Mapping):
+            return found
+        msg = f"router config {file}: [{table}] is not a table but {type(found).__name__}"
+        raise ConfigError(msg)
+    where = ".".join(seen)
+    tables = sorted(
+        f"[{where}.{key}]" if where else f"[{key}]"
+        for key, value in (found.items() if isinstance(found, Mapping) else ())
+        if isinstance(value, Mapping)
+    )
+    inside = f" in [{where}]" if where else ""
+    listed = f"tables found{inside}: {', '.join(tables)}" if tables else f"no tables{inside}"
+    msg = f"router config {file} has no [{table}] table ({listed})"
+    close = difflib.get_close_matches(f"[{table}]", tables, n=1, cutoff=0.75)
+    if close:
+        msg += f"; did you mean {close[0]}?"
+    raise ConfigError(msg)
 
 
 def _parse_env_value(raw: str) -> Any:

@@ -26,9 +26,11 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +44,9 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
 
 __all__ = [
+    "Admission",
     "Cancel",
+    "ClassifierBusy",
     "ClassifierTimeout",
     "Classify",
     "Done",
@@ -68,6 +72,27 @@ class ClassifierTimeout(Exception):
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"timeout after {seconds}s")
+
+
+class ClassifierBusy(Exception):
+    """Every classifier slot stayed taken for the admission wait: the call was not sent."""
+
+    def __init__(self, limit: int, waited: float) -> None:
+        super().__init__(f"classifier busy: {limit} calls in flight for {waited}s")
+
+
+class Admission:
+    """How many classifier calls one router has in flight, and how long a call waits.
+
+    Classifier calls, sync and async alike, run on the router's pool of ``limit``
+    threads. A call waits at most ``wait_seconds`` for a thread, then skips the
+    classifier (:class:`ClassifierBusy`; the rules' fallback lane answers), and its
+    deadline starts when a thread takes it, that is when it is sent.
+    """
+
+    def __init__(self, limit: int, wait_seconds: float) -> None:
+        self.limit = limit
+        self.wait_seconds = wait_seconds
 
 
 @dataclass(frozen=True)
@@ -166,13 +191,17 @@ Flow = Generator[Effect, Any, Any]
 
 
 def drive(
-    flow: Flow, *, executor: Callable[[], Executor] | None
+    flow: Flow,
+    *,
+    executor: Callable[[], Executor] | None,
+    admission: Admission | None = None,
 ) -> Iterator[ChatGenerationChunk | Done]:
     """Run ``flow`` with blocking calls.
 
     ``executor`` gives the pool that runs the classifier under its deadline and the
     speculative streams; it is asked only when one is needed (a rule-decided call never
-    touches it). None runs the classifier inline, without a deadline.
+    touches it). None runs the classifier inline, without a deadline. ``admission``
+    bounds the wait for a pool thread (without it, the wait is the deadline).
     """
     send: Any = None
     error: BaseException | None = None
@@ -188,7 +217,7 @@ def drive(
                 yield effect.chunk
                 continue
             try:
-                send = _run(effect, executor)
+                send = _run(effect, executor, admission)
             except Exception as exc:  # handed to the pipeline, which decides
                 error = exc
     finally:
@@ -196,9 +225,13 @@ def drive(
 
 
 async def adrive(
-    flow: Flow, *, background: set[asyncio.Task[Any]]
+    flow: Flow,
+    *,
+    executor: Callable[[], Executor],
+    admission: Admission | None = None,
 ) -> AsyncIterator[ChatGenerationChunk | Done]:
-    """Run ``flow`` with awaits; late classifier tasks are kept in ``background``."""
+    """Run ``flow`` with awaits; the classifier runs on ``executor``'s threads (see
+    :func:`drive`)."""
     send: Any = None
     error: BaseException | None = None
     try:
@@ -213,7 +246,7 @@ async def adrive(
                 yield effect.chunk
                 continue
             try:
-                send = await _arun(effect, background)
+                send = await _arun(effect, executor, admission)
             except Exception as exc:
                 error = exc
     finally:
@@ -238,7 +271,9 @@ async def aresult_of(items: AsyncIterator[ChatGenerationChunk | Done]) -> Any:
     raise RuntimeError(msg)
 
 
-def _run(effect: Effect, executor: Callable[[], Executor] | None) -> Any:
+def _run(
+    effect: Effect, executor: Callable[[], Executor] | None, admission: Admission | None
+) -> Any:
     if isinstance(effect, State):
         return getattr(effect.target, effect.method)(*effect.args)
     if isinstance(effect, NextChunk):
@@ -246,7 +281,7 @@ def _run(effect: Effect, executor: Callable[[], Executor] | None) -> Any:
     if isinstance(effect, Emit):
         return effect.manager.on_custom_event(effect.name, effect.payload, run_id=effect.run_id)
     if isinstance(effect, Classify):
-        return _classify(effect, executor)
+        return _classify(effect, executor, admission)
     if isinstance(effect, (Generate, OpenStream)):
         pump = effect.pump
         if isinstance(pump, StreamPump):
@@ -267,7 +302,9 @@ def _run(effect: Effect, executor: Callable[[], Executor] | None) -> Any:
     raise TypeError(msg)
 
 
-async def _arun(effect: Effect, background: set[asyncio.Task[Any]]) -> Any:
+async def _arun(
+    effect: Effect, executor: Callable[[], Executor], admission: Admission | None
+) -> Any:
     if isinstance(effect, State):
         return await getattr(effect.target, f"a{effect.method}")(*effect.args)
     if isinstance(effect, NextChunk):
@@ -276,7 +313,7 @@ async def _arun(effect: Effect, background: set[asyncio.Task[Any]]) -> Any:
         manager = effect.manager
         return await manager.on_custom_event(effect.name, effect.payload, run_id=effect.run_id)
     if isinstance(effect, Classify):
-        return await _aclassify(effect, background)
+        return await _aclassify(effect, executor, admission)
     if isinstance(effect, (Generate, OpenStream)):
         pump = effect.pump
         if isinstance(pump, AsyncStreamPump):
@@ -300,32 +337,79 @@ async def _arun(effect: Effect, background: set[asyncio.Task[Any]]) -> Any:
     raise TypeError(msg)
 
 
-def _classify(effect: Classify, executor: Callable[[], Executor] | None) -> Any:
+def _submit(
+    effect: Classify, executor: Callable[[], Executor], on_start: Callable[[], None]
+) -> Future[Any]:
+    context = contextvars.copy_context()  # callbacks, tracing, the cost hook
+
+    def call() -> Any:
+        on_start()
+        return context.run(effect.runnable.invoke, effect.prompt, effect.config)
+
+    return executor().submit(call)
+
+
+def _classify(
+    effect: Classify, executor: Callable[[], Executor] | None, admission: Admission | None
+) -> Any:
     if executor is None:
         return effect.runnable.invoke(effect.prompt, effect.config)
-    # The call runs on the router's executor so the caller can stop waiting at the
-    # deadline; the call itself goes on and still reports its cost.
-    context = contextvars.copy_context()
-    future = executor().submit(context.run, effect.runnable.invoke, effect.prompt, effect.config)
+    # On the pool the caller can stop waiting at the deadline; a call already sent
+    # goes on and still reports its cost.
+    started = threading.Event()
+    future = _submit(effect, executor, started.set)
+    wait = admission.wait_seconds if admission is not None else effect.deadline
+    # A call still queued when its caller stops waiting is withdrawn, never sent.
+    if not started.wait(wait) and future.cancel():
+        if admission is None:
+            raise ClassifierTimeout(effect.deadline)
+        raise ClassifierBusy(admission.limit, wait)
     try:
-        return future.result(timeout=effect.deadline)
+        return future.result(timeout=effect.deadline)  # counted from when it was sent
     except FutureTimeout:
         raise ClassifierTimeout(effect.deadline) from None
 
 
-async def _aclassify(effect: Classify, background: set[asyncio.Task[Any]]) -> Any:
-    task = asyncio.ensure_future(effect.runnable.ainvoke(effect.prompt, effect.config))
-    # Keep a reference until it ends: a late classifier still reports its cost.
-    background.add(task)
-    task.add_done_callback(background.discard)
+async def _aclassify(
+    effect: Classify, executor: Callable[[], Executor], admission: Admission | None
+) -> Any:
+    # The classifier's one small request runs blocking on a pool thread, not on the
+    # caller's loop: under a burst of hundreds of calls that loop has seconds of CPU
+    # work queued, and every read of a classifier reply arriving in 50 ms would wait
+    # behind it until the deadline expired on work that is not the classifier's.
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[None] = loop.create_future()
+
+    def on_start() -> None:
+        with contextlib.suppress(RuntimeError):  # the caller's loop has ended
+            loop.call_soon_threadsafe(_resolve, started)
+
+    future = _submit(effect, executor, on_start)
+    wait = admission.wait_seconds if admission is not None else effect.deadline
     try:
-        return await asyncio.wait_for(asyncio.shield(task), timeout=effect.deadline)
+        await asyncio.wait_for(asyncio.shield(started), timeout=wait)
     except asyncio.TimeoutError:
-        task.add_done_callback(_consume_exception)
+        if future.cancel():  # still queued: withdrawn, never sent
+            if admission is None:
+                raise ClassifierTimeout(effect.deadline) from None
+            raise ClassifierBusy(admission.limit, wait) from None
+    except asyncio.CancelledError:
+        future.cancel()  # the caller has gone: withdrawn if not sent yet
+        raise
+    answer = asyncio.wrap_future(future)
+    answer.add_done_callback(_consume_exception)
+    try:
+        return await asyncio.wait_for(asyncio.shield(answer), timeout=effect.deadline)
+    except asyncio.TimeoutError:
         raise ClassifierTimeout(effect.deadline) from None
 
 
-def _consume_exception(task: asyncio.Task[Any]) -> None:
+def _resolve(started: asyncio.Future[None]) -> None:
+    if not started.done():
+        started.set_result(None)
+
+
+def _consume_exception(answer: asyncio.Future[Any]) -> None:
     # A late classifier that then fails must not log "exception never retrieved".
-    if not task.cancelled():
-        task.exception()
+    if not answer.cancelled():
+        answer.exception()

@@ -14,6 +14,9 @@ warning class, so callers can catch or filter the whole family at once::
     │                                         before any request is sent
     ├── StoreUnavailableError                 a shared store (Redis) did not answer and the
     │                                         store is set to fail closed
+    ├── ClassifierError                       a decision model gave no answer (timeout,
+    │                                         open circuit, unusable reply); ``usage``
+    │                                         keeps the tokens billed for the call
     ├── DatasetError (also ValueError)        an evaluation dataset that cannot be read
     │                                         (``lc_gemini_router.tools.evaluation``)
     └── CliError                              a command-line mistake
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiVersionWarning",
     "BudgetExceededError",
+    "ClassifierError",
     "ConfigError",
     "GeminiRouterError",
     "GeminiRouterWarning",
@@ -135,6 +139,23 @@ class RetiredModelError(ConfigError):
 
 class UnsupportedInputError(GeminiRouterError, ValueError):
     """Input the router cannot route (an empty message list, an unknown input type)."""
+
+
+class ClassifierError(GeminiRouterError):
+    """A decision model gave no answer: a timeout, an open circuit, an unusable reply.
+
+    Attributes:
+        usage: ``usage_metadata`` of the call when one was made and billed (a reply
+            that failed the schema still cost its tokens), else None.
+        model: the model that was called, when known.
+    """
+
+    def __init__(
+        self, message: str, *, usage: Mapping[str, Any] | None = None, model: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.usage = usage
+        self.model = model
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from lc_gemini_router.routing.policy import ClassifierScore
 
@@ -144,6 +144,20 @@ class CircuitBreaker:
         """Whether a call now would be refused."""
         with self._lock:
             return not self._may_pass(self._clock())
+
+    @property
+    def state(self) -> Literal["closed", "open", "half_open"]:
+        """``closed`` (calls pass), ``open`` (cooling down) or ``half_open`` (a trial is
+        out, or the next caller is the trial), for reports and health checks."""
+        with self._lock:
+            if self._opened_at is None:
+                return "closed"
+            return "half_open" if self._may_pass(self._clock()) or self._trial_at else "open"
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failures recorded since the last success."""
+        return self._failures
 
     def _may_pass(self, now: float) -> bool:
         if self._trial_at is not None:

@@ -55,6 +55,8 @@ __all__ = ["Applied", "BudgetGuard"]
 Steps = Generator[Effect, Any, Any]
 _ZERO = Decimal(0)
 _LITE = "lite"
+_SETTLING: set[asyncio.Task[Any]] = set()
+"""Settlements of abandoned async runs, kept referenced until they are done."""
 _TIMEOUT = "timeout after"
 """How the classifier reports a missed deadline: that call goes on and is billed."""
 
@@ -298,9 +300,8 @@ class BudgetGuard:
                     ledger.settle(*args)
                     continue
                 task = loop.create_task(ledger.asettle(*args))
-                background = self.router.lane_set.background
-                background.add(task)
-                task.add_done_callback(background.discard)
+                _SETTLING.add(task)
+                task.add_done_callback(_SETTLING.discard)
             else:
                 ledger.settle(*args)
 

@@ -8,8 +8,10 @@ LangChain run inside a ``with`` block, like langchain-core's
 
 Roles: a run whose metadata carries ``lc_gemini_router_role`` (or whose tags include
 ``lc_gemini_router:classifier``) is counted under that role; any other run is an
-``"answer"``. The router marks its classifier calls this way, so reports can split
-classifier spend from answer spend.
+``"answer"``, except a decision model's run (``langchain_core.decisions``, priced
+from its response's ``usage``), a ``"classifier"`` run unless marked otherwise. The
+router marks its classifier calls this way, so reports can split classifier spend
+from answer spend.
 
 Example:
     >>> from langchain_google_genai import ChatGoogleGenerativeAI
@@ -423,6 +425,54 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         with self._lock:
             self._runs.pop(run_id, None)
 
+    # Decision models (langchain_core.decisions) run as chains of type "llm" and report
+    # usage on their response, not through on_llm_end: priced here, as classifier spend
+    # unless their metadata names another role. Every other chain is skipped at once.
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_type: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if run_type == "llm":
+            self._start(run_id, tags, {ROLE_METADATA_KEY: ROLE_CLASSIFIER, **(metadata or {})})
+
+    def on_chain_end(
+        self, outputs: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        self._end_decision(outputs, run_id, parent_run_id)
+
+    def on_chain_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # A reply that failed the schema was still billed: its error carries the usage.
+        self._end_decision(error, run_id, parent_run_id)
+
+    def _end_decision(self, source: Any, run_id: UUID, parent_run_id: UUID | None) -> None:
+        if run_id not in self._runs:
+            return
+        usage, model = getattr(source, "usage", None), getattr(source, "model", None)
+        if not usage or not isinstance(model, str):  # a cached answer: no call was made
+            with self._lock:
+                self._runs.pop(run_id, None)
+            return
+        message = AIMessage(
+            content="", usage_metadata=usage, response_metadata={"model_name": model}
+        )
+        result = LLMResult(generations=[[ChatGeneration(message=message)]])
+        self.on_llm_end(result, run_id=run_id, parent_run_id=parent_run_id)
+
     def on_custom_event(
         self,
         name: str,
@@ -616,6 +666,18 @@ class _ActiveHandlers(BaseCallbackHandler):
     def on_custom_event(self, *args: Any, **kwargs: Any) -> None:
         for handler in self.handlers:
             handler.on_custom_event(*args, **kwargs)
+
+    def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_chain_start(*args, **kwargs)
+
+    def on_chain_end(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_chain_end(*args, **kwargs)
+
+    def on_chain_error(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self.handlers:
+            handler.on_chain_error(*args, **kwargs)
 
 
 _active_handlers: ContextVar[_ActiveHandlers | None] = ContextVar(

@@ -18,9 +18,9 @@ from lc_gemini_router.errors import (
     ConfigError,
     LaneFailure,
     UnknownLaneError,
-    UnsupportedInputError,
 )
 from lc_gemini_router.pricing.catalog import PriceCatalog, normalize_model_id
+from lc_gemini_router.routing.inputs import check_messages, check_window
 from lc_gemini_router.routing.policy import RouteDecision, RouteRequest, rule_decision
 from lc_gemini_router.routing.request import (
     ROUTER_KWARGS,
@@ -74,9 +74,7 @@ def prepare(
         UnsupportedInputError, ConfigError, UnknownLaneError, RetiredModelError:
             before any request is sent.
     """
-    if not messages:
-        msg = "GeminiRouter needs at least one message; got an empty list"
-        raise UnsupportedInputError(msg)
+    check_messages(messages)
     overrides: dict[str, Any] = dict(published)
     lane_kwargs: dict[str, Any] = {}
     for key, value in kwargs.items():
@@ -110,6 +108,7 @@ def prepare(
         or lane_kwargs.get("response_mime_type") == "application/json",
         overrides=overrides,
     )
+    check_window(messages, config.max_prompt_tokens)
     ruled = rule_decision(request, config)
     return Call(
         request=request,

@@ -62,7 +62,7 @@ from lc_gemini_router.budgets.spec import Budget
 from lc_gemini_router.budgets.status import BudgetStatus, budget_steps
 from lc_gemini_router.classify.classifier import Classifier
 from lc_gemini_router.config import LANES, RouterConfig
-from lc_gemini_router.engine import Done, adrive, aresult_of, drive, result_of
+from lc_gemini_router.engine import Done, aresult_of, result_of
 from lc_gemini_router.errors import (
     ApiVersionWarning,
     ConfigError,
@@ -393,7 +393,7 @@ class GeminiRouter(BaseChatModel):
         guard.start(call, parent)
         flow = guarded_classifier(guard, runner, call, classifier_config(child, None))
         try:
-            outcome = result_of(drive(flow, executor=self.lane_set.executor))
+            outcome = result_of(self.lane_set.drive(flow))
         finally:
             guard.abandon()
         return decide(call, outcome)
@@ -407,19 +407,19 @@ class GeminiRouter(BaseChatModel):
             ConfigError: the router has no budget kept per ``scope``.
         """
         steps = budget_steps(self, "status", scope, key)
-        return cast("list[BudgetStatus]", result_of(drive(steps, executor=None)))
+        return cast("list[BudgetStatus]", result_of(self.lane_set.drive(steps)))
 
     async def abudget_status(
         self, scope: str = "global", key: str | None = None
     ) -> list[BudgetStatus]:
         """:meth:`budget_status` through the ledger's async client."""
         steps = budget_steps(self, "status", scope, key)
-        return cast("list[BudgetStatus]", await aresult_of(adrive(steps, background=set())))
+        return cast("list[BudgetStatus]", await aresult_of(self.lane_set.adrive(steps)))
 
     def budget_reset(self, scope: str = "global", key: str | None = None) -> list[BudgetStatus]:
         """Start the current window of ``scope``'s budgets for ``key`` again from zero."""
         steps = budget_steps(self, "reset", scope, key)
-        return cast("list[BudgetStatus]", result_of(drive(steps, executor=None)))
+        return cast("list[BudgetStatus]", result_of(self.lane_set.drive(steps)))
 
     def with_structured_output(
         self,
@@ -525,7 +525,7 @@ class GeminiRouter(BaseChatModel):
         steps = routing_flow(
             self, messages, stop, run_manager, kwargs, stream=False, is_async=False
         )
-        return cast("ChatResult", result_of(drive(steps, executor=self.lane_set.executor)))
+        return cast("ChatResult", result_of(self.lane_set.drive(steps)))
 
     async def _agenerate(
         self,
@@ -535,9 +535,7 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=False, is_async=True)
-        return cast(
-            "ChatResult", await aresult_of(adrive(steps, background=self.lane_set.background))
-        )
+        return cast("ChatResult", await aresult_of(self.lane_set.adrive(steps)))
 
     def _stream(
         self,
@@ -547,7 +545,7 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=True, is_async=False)
-        for item in drive(steps, executor=self.lane_set.executor):
+        for item in self.lane_set.drive(steps):
             if not isinstance(item, Done):
                 yield item
 
@@ -559,6 +557,6 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         steps = routing_flow(self, messages, stop, run_manager, kwargs, stream=True, is_async=True)
-        async for item in adrive(steps, background=self.lane_set.background):
+        async for item in self.lane_set.adrive(steps):
             if not isinstance(item, Done):
                 yield item

@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.outputs import ChatGenerationChunk
 
 from lc_gemini_router.api_versions import lane_api_version
 from lc_gemini_router.classify.classifier import Classifier
 from lc_gemini_router.config import LANES, Lane, RouterConfig
+from lc_gemini_router.engine import Admission, Done, Flow, adrive, drive
 from lc_gemini_router.errors import UnknownLaneError
 from lc_gemini_router.lanes.models import least_thinking
 
@@ -27,8 +30,6 @@ if TYPE_CHECKING:
     from lc_gemini_router.router.chat_model import GeminiRouter
 
 __all__ = ["LaneSet"]
-
-_POOL_THREADS = 64
 
 
 class LaneSet:
@@ -45,8 +46,8 @@ class LaneSet:
         self._classifier: Classifier | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self.background: set[asyncio.Task[Any]] = set()
-        """Classifier calls that missed their deadline, kept until they end (and report)."""
+        settings = router.config.classifier
+        self.admission = Admission(settings.max_in_flight, settings.admission_wait_seconds)
 
     def ready(self, lane: str) -> BaseChatModel | None:
         """The caller's own chat model for ``lane`` (``classifier`` too), if any."""
@@ -138,9 +139,17 @@ class LaneSet:
             with self._lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(
-                        max_workers=_POOL_THREADS, thread_name_prefix="lc-gemini-router"
+                        max_workers=self.admission.limit, thread_name_prefix="lc-gemini-router"
                     )
         return self._pool
+
+    def drive(self, steps: Flow) -> Iterator[ChatGenerationChunk | Done]:
+        """Run a flow with blocking calls on this router's pool and classifier slots."""
+        return drive(steps, executor=self.executor, admission=self.admission)
+
+    def adrive(self, steps: Flow) -> AsyncIterator[ChatGenerationChunk | Done]:
+        """Run a flow with awaits, keeping late classifier calls until they report."""
+        return adrive(steps, executor=self.executor, admission=self.admission)
 
     @property
     def pool(self) -> ThreadPoolExecutor | None:
@@ -156,18 +165,25 @@ class LaneSet:
         return list({id(m): m for m in built}.values())
 
     def close(self) -> None:
-        """Close the built models' HTTP clients and the pool."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False)
+        """Let classifier calls on the wire report, then close the pool and HTTP clients."""
+        self._shutdown_pool()
         for model in self.built_models():
             client = getattr(model, "client", None)
             if client is not None and hasattr(client, "close"):
                 client.close()
 
     async def aclose(self) -> None:
-        """Close the built models' sync and async HTTP clients."""
+        """:meth:`close` for async code: also closes the built models' async clients."""
+        await asyncio.to_thread(self._shutdown_pool)
         for model in self.built_models():
             close = getattr(model, "aclose", None)
             if close is not None:
                 await close()
+
+    def _shutdown_pool(self) -> None:
+        # Waits for calls already sent (their cost still reports); a later call
+        # starts a new pool.
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

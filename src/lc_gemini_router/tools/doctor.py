@@ -8,7 +8,7 @@ command prints it with :func:`installed_versions`, so a user who meets the next
 SDK change sees which lane broke, and why, in one command.
 
 Example:
-    >>> from lc_gemini_router.tools.demo import gemini_backend
+    >>> from lc_gemini_router.tools.backend import gemini_backend
     >>> from lc_gemini_router.tools.doctor import check_lanes
     >>> with gemini_backend(live=False) as backend:
     ...     router = backend.router()

@@ -76,6 +76,9 @@ def read_json_lines(
                     )
                     msg = f"{where}: not valid JSON ({detail})"
                     raise error(msg) from None
+                except RecursionError:  # arrays in arrays, thousands deep
+                    msg = f"{where}: not valid JSON (nested too deeply)"
+                    raise error(msg) from None
                 if not isinstance(row, dict):
                     msg = f"{where}: expected a JSON object, got {type(row).__name__}"
                     raise error(msg)
