@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from lc_gemini_router.api_versions import API_VERSION_ENV
+from lc_gemini_router.testing.redis_server import RedisServer
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.routing_kit import Backend
 
@@ -42,3 +44,23 @@ def sim(backend: Backend) -> Iterator[GeminiSimulator]:
     """A simulator that answers with ``backend``."""
     with GeminiSimulator(responder=backend) as simulator:
         yield simulator
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session; a test without the binary fails, never skips."""
+    try:
+        server = RedisServer().start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url

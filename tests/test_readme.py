@@ -28,7 +28,10 @@ def python_snippets() -> list[str]:
 
 
 def test_readme_snippets_run_against_the_simulator(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    redis_url: str,
 ) -> None:
     snippets = python_snippets()
     assert len(snippets) >= 8
@@ -36,6 +39,7 @@ def test_readme_snippets_run_against_the_simulator(
         monkeypatch.setenv("GOOGLE_API_KEY", "test")
         monkeypatch.delenv("GEMINI_API_KEY", raising=False)
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", sim.base_url)
+        monkeypatch.setenv("REDIS_URL", redis_url)  # the budgets snippet's shared store
         monkeypatch.chdir(tmp_path)
         namespace: dict[str, Any] = {"__name__": "readme"}
         for index, snippet in enumerate(snippets):
@@ -55,7 +59,9 @@ def test_readme_snippets_run_against_the_simulator(
     assert namespace["cost"].total == Decimal("0.000275")
     log = (tmp_path / "costs.jsonl").read_text().splitlines()
     assert len(log) == 1 and json.loads(log[0])["model"] == "gemini-3.1-flash-lite"
-    assert "0.000275" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0.000275" in out
+    assert "global-day 0.01 0.024678" in out  # the refused call, with nothing sent
 
 
 def cli_lines() -> list[str]:

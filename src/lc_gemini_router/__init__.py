@@ -8,7 +8,9 @@ module (``lc_gemini_router.routing.policy``, ``lc_gemini_router.keys``, ...)::
     agents/     GeminiRoutingMiddleware for create_agent (the [agents] extra)
     engine.py   the one pipeline's effects and its blocking and async drivers
     router/     GeminiRouter, the chat model over that pipeline, and its steps
-    lanes/      speculative starts;  state.py  score cache, breaker (protocols)
+    lanes/      speculative starts;  state.py  score cache, breaker, ledger (protocols)
+    budgets/    spend limits: worst-case holds before each call, exact settlement
+    stores/     where state lives: this process, or a Redis shared by many
     pricing/    dated prices and the exact cost engine
     callbacks/  the cost handler and the router's metadata payloads
     testing/    the loopback Gemini simulator
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lc_gemini_router.agents import GeminiRoutingMiddleware
+    from lc_gemini_router.budgets.spec import Budget
+    from lc_gemini_router.budgets.status import BudgetStatus
     from lc_gemini_router.callbacks.handler import (
         CallRecord,
         GeminiCostCallbackHandler,
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from lc_gemini_router.config import ClassifierSettings, LaneSpec, RouterConfig
     from lc_gemini_router.errors import (
         ApiVersionWarning,
+        BudgetExceededError,
         ClassifierError,
         ConfigError,
         GeminiRouterError,
@@ -37,6 +42,8 @@ if TYPE_CHECKING:
         LaneError,
         ModelLifecycleWarning,
         RetiredModelError,
+        StoreUnavailableError,
+        StoreUnavailableWarning,
         UnknownLaneError,
         UnknownPriceWarning,
         UnsupportedInputError,
@@ -46,7 +53,16 @@ if TYPE_CHECKING:
     from lc_gemini_router.pricing.costs import CostBreakdown, price_message, price_usage
     from lc_gemini_router.router import GeminiRouter
     from lc_gemini_router.routing.policy import ClassifierScore, RouteDecision
-    from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore
+    from lc_gemini_router.state import (
+        Breaker,
+        BudgetLedger,
+        CircuitBreaker,
+        ScoreCache,
+        ScoreStore,
+        StateStore,
+    )
+    from lc_gemini_router.stores.memory import MemoryStore
+    from lc_gemini_router.stores.redis import RedisStore
 
 # Names load on first use (PEP 562): importing the package, or a pure module such as
 # ``routing.policy``, must not import the cost handler, whose import registers
@@ -54,6 +70,10 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "ApiVersionWarning": "lc_gemini_router.errors",
     "Breaker": "lc_gemini_router.state",
+    "Budget": "lc_gemini_router.budgets.spec",
+    "BudgetExceededError": "lc_gemini_router.errors",
+    "BudgetLedger": "lc_gemini_router.state",
+    "BudgetStatus": "lc_gemini_router.budgets.status",
     "COST_EVENT": "lc_gemini_router.keys",
     "CallRecord": "lc_gemini_router.callbacks.handler",
     "CircuitBreaker": "lc_gemini_router.state",
@@ -71,13 +91,18 @@ _LAZY: dict[str, str] = {
     "GeminiRouterWarning": "lc_gemini_router.errors",
     "LaneError": "lc_gemini_router.errors",
     "LaneSpec": "lc_gemini_router.config",
+    "MemoryStore": "lc_gemini_router.stores.memory",
     "ModelLifecycleWarning": "lc_gemini_router.errors",
     "PriceCatalog": "lc_gemini_router.pricing.catalog",
+    "RedisStore": "lc_gemini_router.stores.redis",
     "RetiredModelError": "lc_gemini_router.errors",
     "RouteDecision": "lc_gemini_router.routing.policy",
     "RouterConfig": "lc_gemini_router.config",
     "ScoreCache": "lc_gemini_router.state",
     "ScoreStore": "lc_gemini_router.state",
+    "StateStore": "lc_gemini_router.state",
+    "StoreUnavailableError": "lc_gemini_router.errors",
+    "StoreUnavailableWarning": "lc_gemini_router.errors",
     "UnknownLaneError": "lc_gemini_router.errors",
     "UnknownPriceWarning": "lc_gemini_router.errors",
     "UnsupportedInputError": "lc_gemini_router.errors",
@@ -113,6 +138,10 @@ __all__ = [
     "WASTED_EVENT",
     "ApiVersionWarning",
     "Breaker",
+    "Budget",
+    "BudgetExceededError",
+    "BudgetLedger",
+    "BudgetStatus",
     "CallRecord",
     "CircuitBreaker",
     "ClassifierError",
@@ -128,13 +157,18 @@ __all__ = [
     "GeminiRoutingMiddleware",
     "LaneError",
     "LaneSpec",
+    "MemoryStore",
     "ModelLifecycleWarning",
     "PriceCatalog",
+    "RedisStore",
     "RetiredModelError",
     "RouteDecision",
     "RouterConfig",
     "ScoreCache",
     "ScoreStore",
+    "StateStore",
+    "StoreUnavailableError",
+    "StoreUnavailableWarning",
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",

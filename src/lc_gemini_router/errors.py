@@ -10,6 +10,10 @@ warning class, so callers can catch or filter the whole family at once::
     │   └── RetiredModelError                 a model ID that Gemini has shut down
     ├── UnsupportedInputError (also ValueError) input the router cannot route
     ├── LaneError                             a lane failed after its retries, no fallback
+    ├── BudgetExceededError                   no lane's worst-case cost fits a budget; raised
+    │                                         before any request is sent
+    ├── StoreUnavailableError                 a shared store (Redis) did not answer and the
+    │                                         store is set to fail closed
     ├── ClassifierError                       a decision model gave no answer (timeout,
     │                                         open circuit, unusable reply); ``usage``
     │                                         keeps the tokens billed for the call
@@ -21,7 +25,9 @@ warning class, so callers can catch or filter the whole family at once::
     GeminiRouterWarning (UserWarning)
     ├── UnknownPriceWarning                   a model with no price: its cost is None
     ├── ModelLifecycleWarning                 a deprecated or shut-down model ID
-    └── ApiVersionWarning                     a lane whose API version does not serve its model
+    ├── ApiVersionWarning                     a lane whose API version does not serve its model
+    └── StoreUnavailableWarning               a shared store did not answer; the call went on
+                                              (fail-open)
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiVersionWarning",
+    "BudgetExceededError",
     "ClassifierError",
     "ConfigError",
     "GeminiRouterError",
@@ -43,6 +51,8 @@ __all__ = [
     "LaneError",
     "ModelLifecycleWarning",
     "RetiredModelError",
+    "StoreUnavailableError",
+    "StoreUnavailableWarning",
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
@@ -195,6 +205,56 @@ class LaneError(GeminiRouterError):
         self.__cause__ = cause
 
 
+class BudgetExceededError(GeminiRouterError):
+    """A budget cannot cover the worst-case cost of any lane the call could take.
+
+    Raised before the request is sent (nothing is billed), by a budget set to
+    ``on_exceed="refuse"`` or when even the lite lane does not fit.
+
+    Attributes:
+        budget: the budget's name (``"user-day"``).
+        scope: what the budget is kept per (``"global"``, ``"user"``, ...).
+        key: the scope's value for this call (``"alice"``; ``"*"`` for global).
+        limit, spent, reserved: the budget's window, in USD, when the call was refused.
+        needed: the worst-case cost of the refused call, in USD.
+        lane: the lane that did not fit.
+    """
+
+    def __init__(
+        self,
+        *,
+        budget: str,
+        scope: str,
+        key: str,
+        limit: Decimal,
+        spent: Decimal,
+        reserved: Decimal,
+        needed: Decimal,
+        lane: str,
+    ) -> None:
+        self.budget = budget
+        self.scope = scope
+        self.key = key
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.needed = needed
+        self.lane = lane
+        who = "" if scope == "global" else f" for {scope} {key!r}"
+        msg = (
+            f"budget {budget!r}{who} cannot cover lane {lane!r}: worst case ${needed}, "
+            f"limit ${limit}, spent ${spent}, reserved ${reserved}"
+        )
+        super().__init__(msg)
+
+
+class StoreUnavailableError(GeminiRouterError):
+    """A shared store (Redis) did not answer in time and is set to fail closed.
+
+    Raised before the call's request is sent.
+    """
+
+
 class GeminiRouterWarning(UserWarning):
     """Root of every warning issued by lc-gemini-router."""
 
@@ -213,3 +273,7 @@ class ApiVersionWarning(GeminiRouterWarning):
     Raised at construction for a lane the caller built, e.g. a preview model on
     ``v1`` (google-genai 3.x's default); the router never changes such a lane.
     """
+
+
+class StoreUnavailableWarning(GeminiRouterWarning):
+    """A shared store did not answer in time; the call went on without it (fail-open)."""

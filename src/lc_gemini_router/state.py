@@ -15,8 +15,10 @@ share them. Pass one instance to as many routers as you like::
     >>> a.classifier_runner.cache is b.classifier_runner.cache
     True
 
-:class:`BudgetLedger` is the slot for spend budgets: the protocol a ledger will
-implement, reserved so the pipeline's guard step has a place to call it.
+A :class:`BudgetLedger` keeps spend budgets: holds reserved before each call and
+settled after it (:class:`~lc_gemini_router.budgets.ledger.MemoryLedger` in one
+process). A :class:`StateStore` makes all three for a router, so one object (a
+``RedisStore``) shares scores, breaker and budgets between processes.
 """
 
 from __future__ import annotations
@@ -26,13 +28,25 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from lc_gemini_router.routing.policy import ClassifierScore
 
-__all__ = ["Breaker", "BudgetLedger", "CircuitBreaker", "ScoreCache", "ScoreStore", "score_key"]
+if TYPE_CHECKING:
+    from lc_gemini_router.budgets.accounts import Account, AccountState, Grant, Hold
+    from lc_gemini_router.config import ClassifierSettings
+
+__all__ = [
+    "Breaker",
+    "BudgetLedger",
+    "CircuitBreaker",
+    "ScoreCache",
+    "ScoreStore",
+    "StateStore",
+    "score_key",
+]
 
 
 def score_key(model: str, text: str) -> str:
@@ -70,13 +84,39 @@ class Breaker(Protocol):
 
 @runtime_checkable
 class BudgetLedger(Protocol):
-    """Spend reserved before a call and settled after it (the budget issue's slot)."""
+    """Spend reserved before a call and settled after it, per budget account.
 
-    def reserve(self, scope: str, amount: Decimal) -> str | None:
-        """A reservation id, or None when ``amount`` does not fit."""
+    ``reserve`` makes every hold on every account atomically, or none when one
+    account's ``spent + reserved + holds`` would pass its limit; a hold left
+    unsettled expires. ``settle`` drops a hold and counts what the call cost, once
+    per hold id however often it is called.
+    """
+
+    def now(self) -> float:
+        """The UNIX time windows are read by (injectable in tests)."""
         ...
 
-    def settle(self, reservation: str, amount: Decimal) -> None: ...
+    def reserve(self, holds: Sequence[Hold], accounts: Sequence[Account]) -> Grant: ...
+    def settle(
+        self, hold: str, amount: Decimal, accounts: Sequence[Account]
+    ) -> tuple[AccountState, ...]: ...
+    def status(self, accounts: Sequence[Account]) -> tuple[AccountState, ...]: ...
+    def reset(self, accounts: Sequence[Account]) -> None: ...
+    async def areserve(self, holds: Sequence[Hold], accounts: Sequence[Account]) -> Grant: ...
+    async def asettle(
+        self, hold: str, amount: Decimal, accounts: Sequence[Account]
+    ) -> tuple[AccountState, ...]: ...
+    async def astatus(self, accounts: Sequence[Account]) -> tuple[AccountState, ...]: ...
+    async def areset(self, accounts: Sequence[Account]) -> None: ...
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Makes a router's score store, breaker and budget ledger (``GeminiRouter(store=)``)."""
+
+    def score_store(self, settings: ClassifierSettings) -> ScoreStore: ...
+    def breaker(self, settings: ClassifierSettings) -> Breaker: ...
+    def budget_ledger(self) -> BudgetLedger: ...
 
 
 class CircuitBreaker:

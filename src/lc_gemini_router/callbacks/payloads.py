@@ -114,8 +114,13 @@ def answer_report(
     report: dict[str, Any] | None,
     tally: StreamTally,
     catalog: PriceCatalog | None,
+    *,
+    budget: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Price the answer: its cost metadata entry and the cost event's data."""
+    """Price the answer: its cost metadata entry and the cost event's data.
+
+    ``budget`` (with budgets) is what the call settled and each budget's state after.
+    """
     cost = None
     if tally.usage and tally.model_name:
         cost, _ = price_quietly(tally.model_name, tally.usage, catalog=catalog, images=tally.images)
@@ -125,7 +130,10 @@ def answer_report(
         **decision_payload(decision, report),
         "answer": {"model": tally.model_name, "usage": usage, "cost": priced},
     }
-    return {"cost": priced}, payload
+    if budget is None:
+        return {"cost": priced}, payload
+    payload["budget"] = budget
+    return {"cost": priced, "budget": budget}, payload
 
 
 def annotate(
@@ -133,6 +141,8 @@ def annotate(
     decision: RouteDecision,
     report: dict[str, Any] | None,
     catalog: PriceCatalog | None,
+    *,
+    budget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Put decision and cost on a complete answer; returns the cost event's data."""
     generation = result.generations[0]
@@ -142,7 +152,7 @@ def annotate(
         model_name=message.response_metadata.get("model_name"),
         images=image_sizes(message),
     )
-    cost_meta, payload = answer_report(decision, report, tally, catalog)
+    cost_meta, payload = answer_report(decision, report, tally, catalog, budget=budget)
     message.response_metadata[ROUTER_METADATA_KEY] = {
         "decision": payload["decision"],  # dumped once, shared with the event
         "classifier": report,

@@ -6,7 +6,7 @@ setting is a typed error that costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,8 @@ class Call:
     """The rules' decision, computed once; None when the classifier must score."""
     failures: list[LaneFailure] = field(default_factory=list)
     """Lanes that already failed in this call, for a LaneError that names them all."""
+    scope_keys: dict[str, str] = field(default_factory=dict)
+    """Budget scope values given in the call's router settings (``user="alice"``)."""
 
     @property
     def needs_classifier(self) -> bool:
@@ -57,12 +59,16 @@ def prepare(
     published: Mapping[str, Any],
     ready: Callable[[str], BaseChatModel | None],
     catalog: PriceCatalog,
+    scopes: Collection[str] = (),
+    scope_values: Mapping[str, Any] | None = None,
 ) -> Call:
     """Sort one call's arguments and apply the rules.
 
     ``base`` is the router's config, ``published`` the run's ``configurable``
     settings, ``ready`` the caller's own lane models (which a per-call model ID
-    cannot replace).
+    cannot replace), ``scopes`` the keys budgets are kept per (``"user"``): their
+    values are taken out of the settings, else read from ``scope_values`` (the
+    run's other ``configurable`` values).
 
     Raises:
         UnsupportedInputError, ConfigError, UnknownLaneError, RetiredModelError:
@@ -76,6 +82,8 @@ def prepare(
             overrides[key] = value
         else:
             lane_kwargs[key] = value
+    values = scope_values or {}
+    scope_keys = {n: str(v) for n in scopes if (v := overrides.pop(n, values.get(n)))}
     # LangChain's per-call model override: answer on that model, without routing.
     pinned = lane_kwargs.pop("model", None)
     check_per_call(overrides, lane_kwargs)
@@ -102,7 +110,13 @@ def prepare(
     )
     check_window(messages, config.max_prompt_tokens)
     ruled = rule_decision(request, config)
-    return Call(request=request, config=config, lane_kwargs=lane_kwargs, ruled=ruled)
+    return Call(
+        request=request,
+        config=config,
+        lane_kwargs=lane_kwargs,
+        ruled=ruled,
+        scope_keys=scope_keys,
+    )
 
 
 def _check_lane_overrides(

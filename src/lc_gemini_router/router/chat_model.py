@@ -56,6 +56,10 @@ from lc_gemini_router.api_versions import (
     lane_api_version,
     v1_problem,
 )
+from lc_gemini_router.budgets.guard import BudgetGuard, guarded_classifier
+from lc_gemini_router.budgets.ledger import MemoryLedger
+from lc_gemini_router.budgets.spec import Budget
+from lc_gemini_router.budgets.status import BudgetStatus, budget_steps
 from lc_gemini_router.classify.classifier import Classifier
 from lc_gemini_router.config import LANES, RouterConfig
 from lc_gemini_router.engine import Done, aresult_of, result_of
@@ -81,7 +85,7 @@ from lc_gemini_router.router.runs import (
 )
 from lc_gemini_router.routing.policy import RouteDecision
 from lc_gemini_router.routing.request import format_tools, named_tool
-from lc_gemini_router.state import Breaker, ScoreStore
+from lc_gemini_router.state import Breaker, BudgetLedger, ScoreStore, StateStore
 from lc_gemini_router.structured_output import structured_output
 
 __all__ = ["GeminiRouter"]
@@ -151,6 +155,14 @@ class GeminiRouter(BaseChatModel):
     breaker: Breaker | None = None
     """The classifier's circuit breaker; shareable like ``score_cache``. Default: a
     :class:`CircuitBreaker` per router from ``config.classifier``."""
+    budgets: list[Budget] = Field(default_factory=list)
+    """Spend limits checked before every API call, all of which must fit (see
+    :class:`~lc_gemini_router.Budget`)."""
+    store: StateStore | None = None
+    """Where the score cache, breaker and budget ledger live when not given one by one:
+    a :class:`~lc_gemini_router.RedisStore` shares them between processes."""
+    budget_ledger: BudgetLedger | None = None
+    """The budgets' ledger (default: the store's, else one in memory per router)."""
 
     _lane_set: LaneSet | None = PrivateAttr(default=None)
     _params_cache: tuple[RouterConfig, dict[str, Any]] | None = PrivateAttr(default=None)
@@ -181,6 +193,23 @@ class GeminiRouter(BaseChatModel):
             self.config = self.config.with_overrides(updates)
         if self.profile is None:
             self.profile = self._lanes_profile()
+        return self
+
+    @model_validator(mode="after")
+    def _resolve_store(self) -> GeminiRouter:
+        names = [budget.name for budget in self.budgets]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            msg = f"budgets: names must be unique, {twice} given twice (set Budget(name=...))"
+            raise ConfigError(msg)
+        store, settings = self.store, self.config.classifier
+        if store is not None:
+            if self.score_cache is None and settings.cache_size > 0:
+                self.score_cache = store.score_store(settings)
+            self.breaker = self.breaker or store.breaker(settings)
+            self.budget_ledger = self.budget_ledger or store.budget_ledger()
+        elif self.budgets and self.budget_ledger is None:
+            self.budget_ledger = MemoryLedger()
         return self
 
     def _lanes_profile(self) -> ModelProfile | None:
@@ -357,13 +386,40 @@ class GeminiRouter(BaseChatModel):
         call = self.prepare_call(messages, kwargs)
         if not call.needs_classifier:
             return decide(call, None)
-        child = child_callbacks(standalone_parent(config), CallbackManager)
+        parent = standalone_parent(config)
+        child = child_callbacks(parent, CallbackManager)
         runner = self.classifier_runner
-        flow = runner.flow(
-            call.request.messages, call.request.tool_names, classifier_config(child, None)
-        )
-        outcome = result_of(self.lane_set.drive(flow))
+        guard = BudgetGuard(self, is_async=False)
+        guard.start(call, parent)
+        flow = guarded_classifier(guard, runner, call, classifier_config(child, None))
+        try:
+            outcome = result_of(self.lane_set.drive(flow))
+        finally:
+            guard.abandon()
         return decide(call, outcome)
+
+    def budget_status(self, scope: str = "global", key: str | None = None) -> list[BudgetStatus]:
+        """The state of every budget kept per ``scope`` for ``key``, in its current window.
+
+        ``scope`` is ``"global"`` or a ``Budget.per`` key (``"user"``); ``key`` its value.
+
+        Raises:
+            ConfigError: the router has no budget kept per ``scope``.
+        """
+        steps = budget_steps(self, "status", scope, key)
+        return cast("list[BudgetStatus]", result_of(self.lane_set.drive(steps)))
+
+    async def abudget_status(
+        self, scope: str = "global", key: str | None = None
+    ) -> list[BudgetStatus]:
+        """:meth:`budget_status` through the ledger's async client."""
+        steps = budget_steps(self, "status", scope, key)
+        return cast("list[BudgetStatus]", await aresult_of(self.lane_set.adrive(steps)))
+
+    def budget_reset(self, scope: str = "global", key: str | None = None) -> list[BudgetStatus]:
+        """Start the current window of ``scope``'s budgets for ``key`` again from zero."""
+        steps = budget_steps(self, "reset", scope, key)
+        return cast("list[BudgetStatus]", result_of(self.lane_set.drive(steps)))
 
     def with_structured_output(
         self,
@@ -455,6 +511,8 @@ class GeminiRouter(BaseChatModel):
             published=context.overrides if context else {},
             ready=self.lane_set.ready,
             catalog=self.catalog or default_catalog(),
+            scopes=[budget.per for budget in self.budgets if budget.per],
+            scope_values=context.configurable if context else {},
         )
 
     def _generate(

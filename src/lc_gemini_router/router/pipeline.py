@@ -15,8 +15,8 @@ from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
+from lc_gemini_router.budgets.guard import BudgetGuard
 from lc_gemini_router.callbacks.payloads import (
-    StreamTally,
     annotate,
     answer_report,
     classifier_report,
@@ -35,7 +35,6 @@ from lc_gemini_router.engine import (
     NextChunk,
     OpenStream,
     Out,
-    Speculate,
 )
 from lc_gemini_router.errors import LaneError, LaneFailure
 from lc_gemini_router.keys import COST_EVENT, DECISION_EVENT, WASTED_EVENT
@@ -67,10 +66,29 @@ def flow(
     Returns the answer (``stream=False``) or passes chunks on as ``Out`` effects
     (``stream=True``).
     """
+    guard = BudgetGuard(router, is_async)
+    try:
+        return (yield from _flow(router, messages, stop, run_manager, kwargs, guard, stream=stream))
+    finally:
+        guard.abandon()  # a run closed or cancelled mid-way leaves nothing held
+
+
+def _flow(
+    router: GeminiRouter,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    run_manager: Any,
+    kwargs: dict[str, Any],
+    guard: BudgetGuard,
+    *,
+    stream: bool,
+) -> Flow:
+    is_async = guard.is_async
     call = router.prepare_call(messages, kwargs)  # typed errors before any request
     lanes = router.lane_set
     catalog = router.catalog
     parent = parent_of(router, run_manager)
+    guard.start(call, parent)  # the budgets that apply; typed errors before any request
     manager = child_callbacks(parent, AsyncCallbackManager if is_async else CallbackManager)
     run_id = parent.run_id
     events = manager if run_id is not None else None
@@ -80,6 +98,7 @@ def flow(
         runner = lanes.classifier
         request = call.request
         prompt = runner.prompt(request.messages, request.tool_names)
+        yield from guard.hold_classifier(runner, prompt)  # or BudgetExceededError: nothing sent
         # A cached score decides at once: speculating would only waste a request.
         if call.config.speculative and not (yield from runner.is_cached(prompt)):
             lite_model = call.config.lite_model
@@ -90,18 +109,20 @@ def flow(
                 None,
                 call.lane_kwargs,
             )
-            pump = yield Speculate(lite)
+            pump = yield from guard.speculate(lite)
         # Built only here: a call the rules decided never needs it.
         config = classifier_config(manager, run_id)
         outcome = yield from runner.flow(
             request.messages, request.tool_names, config, prompt=prompt
         )
-    decision = decide(call, outcome)
+        yield from guard.settle_classifier(outcome)
+    decision = yield from guard.fit(decide(call, outcome))  # downgraded, or nothing sent
     report = classifier_report(outcome, router.config.classifier.model, catalog)
     if events is not None:
         yield Emit(events, DECISION_EVENT, decision_payload(decision, report), run_id)
     if pump is not None and decision.lane != "lite":
         yield Cancel(pump)  # the tally is final now: report the waste before answering
+        yield from guard.wasted(pump.tally)
         if events is not None:
             lite_model = call.config.lite_model
             waste = waste_payload(pump.tally, call.request.messages, lite_model, catalog)
@@ -125,26 +146,30 @@ def flow(
             break
         except Exception as exc:
             pump = None
-            decision = _fallback(decision, call, exc)
+            yield from guard.failed(exc)
+            decision = yield from guard.fit(_fallback(decision, call, exc))
             if events is not None:
                 yield Emit(events, DECISION_EVENT, decision_payload(decision, report), run_id)
     if not stream:
-        payload = annotate(result, decision, report, catalog)
+        budget = yield from guard.answered(result.generations[0].message)
+        payload = annotate(result, decision, report, catalog, budget=budget)
         if events is not None:
             yield Emit(events, COST_EVENT, payload, run_id)
         return result
+    tally = guard.stream_tally()
     yield Out(decision_chunk(decision, report, first))
-    tally = StreamTally()
     try:
         while first is not None:
             tally.add(first)
             yield Out(first)
             first = yield NextChunk(chunks)
     except Exception as exc:
+        yield from guard.failed(exc)  # what the chunks so far reported is billed
         # Tokens already reached the caller: answering again elsewhere would show
         # them twice. Fail with the lane named instead.
         raise LaneError(decision.lane, decision.model, exc, earlier=call.failures) from exc
-    cost_meta, payload = answer_report(decision, report, tally, catalog)
+    budget = yield from guard.streamed(tally)
+    cost_meta, payload = answer_report(decision, report, tally, catalog, budget=budget)
     if events is not None:
         yield Emit(events, COST_EVENT, payload, run_id)
     yield Out(cost_chunk(cost_meta))

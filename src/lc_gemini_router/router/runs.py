@@ -59,6 +59,8 @@ class RunContext:
     tags: list[str]
     metadata: dict[str, Any]
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    configurable: Mapping[str, Any] = field(default_factory=dict)
+    """The run's other plain ``configurable`` values (budget scopes such as ``user``)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def _enter(owner: object, config: RunnableConfig | None) -> tuple[RunnableConfig
         tags=list(manager.inheritable_tags),
         metadata=dict(manager.inheritable_metadata),
         overrides=dict(overrides),
+        configurable={k: v for k, v in configurable.items() if isinstance(v, (str, int))},
     )
     return cast("RunnableConfig", {**config, "callbacks": manager, "run_id": run_id}), context
 

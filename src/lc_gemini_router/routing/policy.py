@@ -60,7 +60,7 @@ __all__ = [
     "turn_messages",
 ]
 
-DecisionSource = Literal["override", "rule", "sticky", "classifier", "fallback", "cache"]
+DecisionSource = Literal["override", "rule", "sticky", "classifier", "fallback", "cache", "budget"]
 
 # About four characters per token for English text: close enough to pick a rule.
 _CHARS_PER_TOKEN = 4
@@ -104,10 +104,14 @@ class RouteDecision(BaseModel):
     classifier_error: str | None = None
     """Why the classifier, when asked, gave no score (a timeout, an open circuit, the
     API's error); the request then went to the classifier's fallback lane."""
+    budget: dict[str, Any] | None = None
+    """With budgets: this call's hold for the lane and each budget's state at that
+    moment (see the README, "Budgets and shared state"); None without budgets."""
 
     def to_metadata(self) -> dict[str, Any]:
         """A JSON-safe dict, as put into ``response_metadata`` and custom events."""
-        return self.model_dump(mode="json")
+        # Without budgets the metadata stays as it was: no "budget" key at all.
+        return self.model_dump(mode="json", exclude=None if self.budget else {"budget"})
 
 
 @dataclass(frozen=True)
