@@ -30,7 +30,10 @@ class Events(BaseCallbackHandler):
 def test_a_huge_classifier_reply_gives_bounded_reasons_metadata_events_and_logs(
     sim: GeminiSimulator, backend: Backend, size: int
 ) -> None:
-    sim.script(LITE, SimReply(text="7" * size, prompt_tokens=150, output_tokens=12))
+    # A runaway reply, JSON-shaped. (Not a bare number: google-genai 2.x parses a
+    # 2,000,000-digit number itself and fails before the router reads the reply.)
+    runaway = '{"difficulty": 0.9, "note": "' + "x" * size + '"}'
+    sim.script(LITE, SimReply(text=runaway, prompt_tokens=150, output_tokens=12))
     events, log = Events(), io.StringIO()
     with get_gemini_cost_callback(log=log) as cb:
         message = live_router(sim).invoke("solve the riddle", config={"callbacks": [events]})

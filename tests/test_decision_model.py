@@ -163,7 +163,8 @@ def test_a_slow_classifier_misses_its_deadline_and_its_late_cost_is_kept(
 def test_a_huge_reply_is_rejected_unread_but_its_tokens_are_priced(
     gemini_sim: GeminiSimulator,
 ) -> None:
-    gemini_sim.script(LITE, SimReply(text="9" * 2_000_000, prompt_tokens=300, output_tokens=40))
+    runaway = '{"answers": "' + "x" * (2_000_000 - 15) + '"}'  # 2,000,000 characters
+    gemini_sim.script(LITE, SimReply(text=runaway, prompt_tokens=300, output_tokens=40))
     log = io.StringIO()
     with get_gemini_cost_callback(log=log) as cb, pytest.raises(ClassifierError) as caught:
         decider(gemini_sim).invoke(request())
