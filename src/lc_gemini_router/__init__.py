@@ -25,11 +25,10 @@ if TYPE_CHECKING:
     from lc_gemini_router.budgets.spec import Budget
     from lc_gemini_router.budgets.status import BudgetStatus
     from lc_gemini_router.callbacks.handler import (
-        CallRecord,
         GeminiCostCallbackHandler,
-        UsageTotals,
         get_gemini_cost_callback,
     )
+    from lc_gemini_router.callbacks.records import CallRecord, UsageTotals
     from lc_gemini_router.classify.decision_model import GeminiDecisionModel
     from lc_gemini_router.config import ClassifierSettings, LaneSpec, RouterConfig
     from lc_gemini_router.errors import (
@@ -75,7 +74,7 @@ _LAZY: dict[str, str] = {
     "BudgetLedger": "lc_gemini_router.state",
     "BudgetStatus": "lc_gemini_router.budgets.status",
     "COST_EVENT": "lc_gemini_router.keys",
-    "CallRecord": "lc_gemini_router.callbacks.handler",
+    "CallRecord": "lc_gemini_router.callbacks.records",
     "CircuitBreaker": "lc_gemini_router.state",
     "ClassifierError": "lc_gemini_router.errors",
     "ClassifierScore": "lc_gemini_router.routing.policy",
@@ -106,7 +105,7 @@ _LAZY: dict[str, str] = {
     "UnknownLaneError": "lc_gemini_router.errors",
     "UnknownPriceWarning": "lc_gemini_router.errors",
     "UnsupportedInputError": "lc_gemini_router.errors",
-    "UsageTotals": "lc_gemini_router.callbacks.handler",
+    "UsageTotals": "lc_gemini_router.callbacks.records",
     "WASTED_EVENT": "lc_gemini_router.keys",
     "default_catalog": "lc_gemini_router.pricing.catalog",
     "get_gemini_cost_callback": "lc_gemini_router.callbacks.handler",

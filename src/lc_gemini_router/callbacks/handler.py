@@ -25,28 +25,21 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import json
-import threading
-import time
-import warnings
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
-from langchain_core.tracers.context import register_configure_hook
 
-from lc_gemini_router.errors import ConfigError, UnknownPriceWarning
+from lc_gemini_router.callbacks.context import attached
+from lc_gemini_router.callbacks.ledger import CostLedger
+from lc_gemini_router.callbacks.records import CallRecord, UsageTotals
+from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.keys import (
     CLASSIFIER_TAG,
     ROLE_ANSWER,
@@ -64,7 +57,7 @@ from lc_gemini_router.pricing.catalog import (
     ServiceTier,
     default_catalog,
 )
-from lc_gemini_router.pricing.costs import CostBreakdown, image_sizes, price_quietly
+from lc_gemini_router.pricing.costs import image_sizes, price_quietly
 
 __all__ = [
     "CallRecord",
@@ -77,111 +70,11 @@ __all__ = [
 DEFAULT_REFERENCE_MODEL = "gemini-3.1-pro-preview"
 
 
-@dataclass(frozen=True)
-class UsageTotals:
-    """Token and cost totals of a group of calls (one model, one role, or all)."""
-
-    calls: int = 0
-    unpriced_calls: int = 0
-    """Calls whose cost is unknown (no price, no usage, or no model name)."""
-    input_tokens: int = 0
-    """All input tokens, cached included (as LangChain reports them)."""
-    cached_tokens: int = 0
-    output_tokens: int = 0
-    """All output tokens, thinking included."""
-    reasoning_tokens: int = 0
-    images: int = 0
-    cost: Decimal = Decimal(0)
-    """USD of the priced calls."""
-    reference_cost: Decimal = Decimal(0)
-    """USD the priced calls would have cost on the reference model."""
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    @property
-    def savings(self) -> Decimal:
-        """``reference_cost - cost``: what routing saved against the reference model."""
-        return self.reference_cost - self.cost
-
-    def add(self, record: CallRecord) -> UsageTotals:
-        """These totals with one more call counted."""
-        priced = record.cost is not None
-        return UsageTotals(
-            calls=self.calls + 1,
-            unpriced_calls=self.unpriced_calls + (0 if priced else 1),
-            input_tokens=self.input_tokens + record.input_tokens,
-            cached_tokens=self.cached_tokens + record.cached_tokens,
-            output_tokens=self.output_tokens + record.output_tokens,
-            reasoning_tokens=self.reasoning_tokens + record.reasoning_tokens,
-            images=self.images + record.images,
-            cost=self.cost + (record.cost.total if record.cost else 0),
-            reference_cost=self.reference_cost + record.reference_total,
-        )
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One finished chat-model run, priced. Written as a JSON line when logging is on."""
-
-    run_id: str
-    parent_run_id: str | None
-    model: str
-    role: str
-    service_tier: ServiceTier
-    input_tokens: int
-    cached_tokens: int
-    output_tokens: int
-    reasoning_tokens: int
-    images: int
-    cost: CostBreakdown | None
-    reference_cost: CostBreakdown | None
-    decision: Mapping[str, Any] | None = None
-    router_run_id: str | None = None
-    """The router run this call belongs to: its own ID for a routed answer, the
-    serving router's for its classifier call (None outside a router)."""
-    timestamp: float = field(default_factory=time.time)
-
-    @property
-    def reference_total(self) -> Decimal:
-        """Reference-model cost, counted only when the call itself is priced."""
-        if self.cost is None or self.reference_cost is None:
-            return Decimal(0)
-        return self.reference_cost.total
-
-    def to_json(self) -> str:
-        """One JSON line; money as decimal strings."""
-        data = {
-            "ts": round(self.timestamp, 6),
-            "run_id": self.run_id,
-            "parent_run_id": self.parent_run_id,
-            "model": self.model,
-            "role": self.role,
-            "service_tier": self.service_tier,
-            "input_tokens": self.input_tokens,
-            "cached_tokens": self.cached_tokens,
-            "output_tokens": self.output_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "images": self.images,
-            "cost": str(self.cost.total) if self.cost else None,
-            "cost_breakdown": self.cost.to_dict() if self.cost else None,
-            "reference_cost": str(self.reference_cost.total) if self.reference_cost else None,
-            "decision": dict(self.decision) if self.decision else None,
-            "router_run_id": self.router_run_id,
-        }
-        return json.dumps(data, default=str, separators=(",", ":"))
-
-
 @dataclass
 class _RunInfo:
     role: str
     service_tier: ServiceTier
     router_run_id: str | None = None
-
-
-_FINISHED_KEPT = 1024
-"""Finished run ids remembered to drop a second delivery (bounded: memory stays flat)."""
 
 
 def _is_llm_cache_hit(response: LLMResult) -> bool:
@@ -195,7 +88,7 @@ def _is_llm_cache_hit(response: LLMResult) -> bool:
     return False
 
 
-class GeminiCostCallbackHandler(BaseCallbackHandler):
+class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
     """Prices every chat-model run it sees and keeps totals by model and role.
 
     Thread-safe and exact under concurrency: totals are ``Decimal`` and updated
@@ -231,132 +124,15 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         service_tier: ServiceTier = "standard",
         log: str | PathLike[str] | IO[str] | None = None,
     ) -> None:
-        super().__init__()
         if service_tier not in SERVICE_TIERS:
             msg = f"unknown service tier {service_tier!r}; expected one of {SERVICE_TIERS}"
             raise ConfigError(msg)
+        BaseCallbackHandler.__init__(self)
+        CostLedger.__init__(self, log=log)
         self.catalog = catalog or default_catalog()
         self.reference_model = reference_model
         self.service_tier: ServiceTier = service_tier
-        self._lock = threading.Lock()
         self._runs: dict[UUID, _RunInfo] = {}
-        # Runs already counted: the same handler attached twice (the context hook and
-        # ``config["callbacks"]``) hears each end twice and must count it once.
-        self._finished: OrderedDict[UUID, None] = OrderedDict()
-        self._llm_cache_hits = 0
-        self._totals = UsageTotals()
-        self._by_model: dict[str, UsageTotals] = {}
-        self._by_role: dict[str, UsageTotals] = {}
-        self._decisions: dict[str, int] = {}
-        self._warned: set[str] = set()
-        self._log_owned = False
-        self._log: IO[str] | None
-        if log is None or hasattr(log, "write"):
-            self._log = log  # type: ignore[assignment]
-        else:
-            self._log = Path(log).open("a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-            self._log_owned = True
-
-    # -- results --------------------------------------------------------------------
-
-    @property
-    def totals(self) -> UsageTotals:
-        """Totals over every call seen."""
-        return self._totals
-
-    @property
-    def total_cost(self) -> Decimal:
-        """USD of every priced call."""
-        return self._totals.cost
-
-    @property
-    def reference_cost(self) -> Decimal:
-        """USD the priced calls would have cost on ``reference_model``."""
-        return self._totals.reference_cost
-
-    @property
-    def savings(self) -> Decimal:
-        """``reference_cost - total_cost``."""
-        return self._totals.savings
-
-    @property
-    def llm_cache_hits(self) -> int:
-        """Answers LangChain's own LLM cache gave: no API call, not billed, not counted."""
-        return self._llm_cache_hits
-
-    @property
-    def calls(self) -> int:
-        return self._totals.calls
-
-    @property
-    def unpriced_calls(self) -> int:
-        return self._totals.unpriced_calls
-
-    @property
-    def input_tokens(self) -> int:
-        return self._totals.input_tokens
-
-    @property
-    def cached_tokens(self) -> int:
-        return self._totals.cached_tokens
-
-    @property
-    def output_tokens(self) -> int:
-        return self._totals.output_tokens
-
-    @property
-    def reasoning_tokens(self) -> int:
-        return self._totals.reasoning_tokens
-
-    @property
-    def total_tokens(self) -> int:
-        return self._totals.total_tokens
-
-    @property
-    def by_model(self) -> dict[str, UsageTotals]:
-        """Totals per model ID (a snapshot)."""
-        with self._lock:
-            return dict(self._by_model)
-
-    @property
-    def by_role(self) -> dict[str, UsageTotals]:
-        """Totals per role, ``"classifier"`` and ``"answer"`` among them (a snapshot)."""
-        with self._lock:
-            return dict(self._by_role)
-
-    @property
-    def decision_sources(self) -> dict[str, int]:
-        """Routed answers counted by decision source (``rule``, ``classifier``, ``cache``...)."""
-        with self._lock:
-            return dict(self._decisions)
-
-    @property
-    def cache_hit_rate(self) -> float | None:
-        """Share of classifier scores served by the decision cache (None before any)."""
-        sources = self.decision_sources
-        looked_up = sources.get("cache", 0) + sources.get("classifier", 0)
-        return sources.get("cache", 0) / looked_up if looked_up else None
-
-    @property
-    def classifier_calls_avoided(self) -> float | None:
-        """Share of routed answers decided without a classifier call (None before any)."""
-        sources = self.decision_sources
-        total = sum(sources.values())
-        free = sum(sources.get(s, 0) for s in ("rule", "cache", "sticky", "override"))
-        return free / total if total else None
-
-    def __repr__(self) -> str:
-        t = self._totals
-        return (
-            f"GeminiCostCallbackHandler(calls={t.calls}, total_cost={t.cost}, "
-            f"reference_cost={t.reference_cost}, unpriced_calls={t.unpriced_calls})"
-        )
-
-    def close(self) -> None:
-        """Close the JSON-lines log if this handler opened it."""
-        if self._log_owned and self._log is not None:
-            self._log.close()
-            self._log = None
 
     # -- callback events ------------------------------------------------------------
 
@@ -394,16 +170,12 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
+        if not self._first_delivery(run_id):
+            return
         with self._lock:
-            if run_id in self._finished:
-                return
-            self._finished[run_id] = None
-            if len(self._finished) > _FINISHED_KEPT:
-                self._finished.popitem(last=False)
             info = self._runs.pop(run_id, None)
         if _is_llm_cache_hit(response):
-            with self._lock:
-                self._llm_cache_hits += 1
+            self._count_llm_cache_hit()
             return
         try:
             record = self._price(response, run_id, parent_run_id, info)
@@ -601,90 +373,6 @@ class GeminiCostCallbackHandler(BaseCallbackHandler):
             router_run_id=info.router_run_id or (str(run_id) if decision else None),
         )
 
-    def add_record(self, record: CallRecord) -> None:
-        """Count one priced call (the handler calls this itself for every run it sees).
-
-        Public so that code that prices calls outside LangChain runs (a batch job's
-        results, say) can add them to the same totals.
-        """
-        with self._lock:
-            self._totals = self._totals.add(record)
-            self._by_model[record.model] = self._by_model.get(record.model, UsageTotals()).add(
-                record
-            )
-            self._by_role[record.role] = self._by_role.get(record.role, UsageTotals()).add(record)
-            source = record.decision.get("source") if record.decision else None
-            if isinstance(source, str):
-                self._decisions[source] = self._decisions.get(source, 0) + 1
-            if self._log is not None:
-                self._log.write(record.to_json() + "\n")
-                self._log.flush()
-
-    def _warn_once(
-        self, key: str, message: str, category: type[Warning] = UnknownPriceWarning
-    ) -> None:
-        with self._lock:
-            if key in self._warned:
-                return
-            self._warned.add(key)
-        # A filter set to "error" turns the warning into an exception: it must not
-        # break the user's run.
-        with contextlib.suppress(Warning):
-            warnings.warn(message, category, stacklevel=2)
-
-
-class _ActiveHandlers(BaseCallbackHandler):
-    """Fans LangChain's callbacks out to every handler of the enclosing ``with`` blocks.
-
-    One configure hook serves any nesting depth, and each handler prices the calls
-    itself, with its own catalog, tier and reference model.
-    """
-
-    raise_error = False
-    run_inline = True
-
-    def __init__(self, handlers: tuple[GeminiCostCallbackHandler, ...]) -> None:
-        super().__init__()
-        self.handlers = handlers
-
-    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_chat_model_start(*args, **kwargs)
-
-    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_llm_start(*args, **kwargs)
-
-    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_llm_end(*args, **kwargs)
-
-    def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_llm_error(*args, **kwargs)
-
-    def on_custom_event(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_custom_event(*args, **kwargs)
-
-    def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_chain_start(*args, **kwargs)
-
-    def on_chain_end(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_chain_end(*args, **kwargs)
-
-    def on_chain_error(self, *args: Any, **kwargs: Any) -> None:
-        for handler in self.handlers:
-            handler.on_chain_error(*args, **kwargs)
-
-
-_active_handlers: ContextVar[_ActiveHandlers | None] = ContextVar(
-    "lc_gemini_router_cost_callbacks", default=None
-)
-register_configure_hook(_active_handlers, inheritable=True)
-
 
 @contextmanager
 def get_gemini_cost_callback(
@@ -710,10 +398,8 @@ def get_gemini_cost_callback(
     handler = GeminiCostCallbackHandler(
         catalog=catalog, reference_model=reference_model, service_tier=service_tier, log=log
     )
-    outer = _active_handlers.get()
-    token = _active_handlers.set(_ActiveHandlers((*(outer.handlers if outer else ()), handler)))
     try:
-        yield handler
+        with attached(handler):
+            yield handler
     finally:
-        _active_handlers.reset(token)
         handler.close()
