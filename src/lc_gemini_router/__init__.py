@@ -46,8 +46,10 @@ if TYPE_CHECKING:
         UnknownLaneError,
         UnknownPriceWarning,
         UnsupportedInputError,
+        UnverifiedPriceWarning,
     )
     from lc_gemini_router.keys import COST_EVENT, DECISION_EVENT, WASTED_EVENT
+    from lc_gemini_router.pricing.caching import price_cache_storage
     from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, load_catalog
     from lc_gemini_router.pricing.costs import CostBreakdown, price_message, price_usage
     from lc_gemini_router.router import GeminiRouter
@@ -105,11 +107,13 @@ _LAZY: dict[str, str] = {
     "UnknownLaneError": "lc_gemini_router.errors",
     "UnknownPriceWarning": "lc_gemini_router.errors",
     "UnsupportedInputError": "lc_gemini_router.errors",
+    "UnverifiedPriceWarning": "lc_gemini_router.errors",
     "UsageTotals": "lc_gemini_router.callbacks.records",
     "WASTED_EVENT": "lc_gemini_router.keys",
     "default_catalog": "lc_gemini_router.pricing.catalog",
     "get_gemini_cost_callback": "lc_gemini_router.callbacks.handler",
     "load_catalog": "lc_gemini_router.pricing.catalog",
+    "price_cache_storage": "lc_gemini_router.pricing.caching",
     "price_message": "lc_gemini_router.pricing.costs",
     "price_usage": "lc_gemini_router.pricing.costs",
 }
@@ -171,11 +175,13 @@ __all__ = [
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
+    "UnverifiedPriceWarning",
     "UsageTotals",
     "__version__",
     "default_catalog",
     "get_gemini_cost_callback",
     "load_catalog",
+    "price_cache_storage",
     "price_message",
     "price_usage",
 ]
