@@ -4,10 +4,16 @@ LangChain attaches the value of a registered ``ContextVar`` to every run it conf
 (``register_configure_hook``). This module registers one, holding a fan-out to the
 handlers of all enclosing blocks, so blocks nest and each handler counts with its own
 settings. Importing it registers the hook: the package imports it only with the handler.
+
+A ``ContextVar`` does not reach a thread that starts with an empty context (a plain
+``ThreadPoolExecutor`` worker). :func:`attached_everywhere` covers those: a second hook,
+registered on first use, whose variable's *default* is a process-wide fan-out, so every
+thread sees it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,7 +22,7 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
 
-__all__ = ["attached"]
+__all__ = ["attached", "attached_everywhere"]
 
 
 class _ActiveHandlers(BaseCallbackHandler):
@@ -84,3 +90,31 @@ def attached(handler: BaseCallbackHandler) -> Iterator[None]:
         yield
     finally:
         _active_handlers.reset(token)
+
+
+_everywhere = _ActiveHandlers(())
+"""The process-wide fan-out; its ``handlers`` tuple is replaced, never mutated."""
+_everywhere_lock = threading.Lock()
+_everywhere_hooks: list[ContextVar[_ActiveHandlers | None]] = []
+
+
+@contextmanager
+def attached_everywhere(handler: BaseCallbackHandler) -> Iterator[None]:
+    """Attach ``handler`` to every LangChain run in the process, from any thread.
+
+    The hook is registered on first use and stays (LangChain has no way to remove
+    one): afterwards every run carries the fan-out, which does nothing while empty.
+    """
+    with _everywhere_lock:
+        if not _everywhere_hooks:
+            hook: ContextVar[_ActiveHandlers | None] = ContextVar(
+                "lc_gemini_router_process_cost_callbacks", default=_everywhere
+            )
+            register_configure_hook(hook, inheritable=True)
+            _everywhere_hooks.append(hook)
+        _everywhere.handlers = (*_everywhere.handlers, handler)
+    try:
+        yield
+    finally:
+        with _everywhere_lock:
+            _everywhere.handlers = tuple(h for h in _everywhere.handlers if h is not handler)

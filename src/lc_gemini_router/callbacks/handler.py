@@ -25,9 +25,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from os import PathLike
 from typing import IO, Any
 from uuid import UUID
@@ -36,17 +38,17 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 
-from lc_gemini_router.callbacks.context import attached
+from lc_gemini_router.callbacks.context import attached, attached_everywhere
 from lc_gemini_router.callbacks.ledger import CostLedger
 from lc_gemini_router.callbacks.records import CallRecord, UsageTotals
-from lc_gemini_router.errors import ConfigError
+from lc_gemini_router.callbacks.replies import Reply, is_llm_cache_hit, read_reply
+from lc_gemini_router.errors import ConfigError, UnknownPriceWarning
 from lc_gemini_router.keys import (
     CLASSIFIER_TAG,
     ROLE_ANSWER,
     ROLE_CLASSIFIER,
     ROLE_METADATA_KEY,
     ROLE_SPECULATIVE,
-    ROUTER_METADATA_KEY,
     ROUTER_RUN_METADATA_KEY,
     SERVICE_TIER_METADATA_KEY,
     WASTED_EVENT,
@@ -57,7 +59,8 @@ from lc_gemini_router.pricing.catalog import (
     ServiceTier,
     default_catalog,
 )
-from lc_gemini_router.pricing.costs import image_sizes, price_quietly
+from lc_gemini_router.pricing.costs import CostBreakdown, price_quietly
+from lc_gemini_router.pricing.usage import TokenCounts, read_usage
 
 __all__ = [
     "CallRecord",
@@ -68,24 +71,19 @@ __all__ = [
 
 
 DEFAULT_REFERENCE_MODEL = "gemini-3.1-pro-preview"
+_NO_TOKENS = TokenCounts(prompt=0, cached=0, output=0, reasoning=0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _RunInfo:
     role: str
-    service_tier: ServiceTier
-    router_run_id: str | None = None
-
-
-def _is_llm_cache_hit(response: LLMResult) -> bool:
-    """LangChain's own cache answered: it marks the copy ``usage_metadata["total_cost"]=0``."""
-    for generations in response.generations:
-        for generation in generations:
-            message = getattr(generation, "message", None)
-            usage = getattr(message, "usage_metadata", None) or {}
-            if "total_cost" in usage and usage["total_cost"] == 0:
-                return True
-    return False
+    service_tier: str
+    """As the run's metadata gave it: possibly not a known tier."""
+    router_run_id: str | None
+    model: str | None
+    """``ls_model_name`` of the run: the model of a reply that names none."""
+    started: float
+    """When the call was made: the day whose rates apply."""
 
 
 class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
@@ -94,15 +92,23 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
     Thread-safe and exact under concurrency: totals are ``Decimal`` and updated
     under a lock. Memory grows with the number of models and roles, not of calls
     (per-run state lives only while the run is in flight). Pricing never raises:
-    a call that cannot be priced is counted in ``unpriced_calls`` and warned about
-    once per model.
+    a call that cannot be priced (no price, bad usage, an unknown service tier, an
+    error while pricing) is counted in ``unpriced_calls`` and warned about once.
+    A run that fails or is cut off after Gemini reported usage is billed for it.
 
     Args:
         catalog: prices to apply; the packaged catalog by default.
-        reference_model: the model every call is also priced on, to show savings.
+        reference_model: the model every answer is also priced on, to show savings.
         service_tier: the tier runs are priced at unless their metadata says otherwise.
         log: a path or text stream; when given, one JSON line per finished call is
             written to it (see :class:`CallRecord`).
+        free_tier: calls are made with a free-tier key: models that have a free tier
+            cost $0 (``catalog.with_free_tier()``), and each record says so.
+        free_search_queries: free Google Search queries left in this month's allowance
+            (5,000 a month, shared by all models); they are used first and counted in
+            ``free_search_queries``. Default: none assumed, every query is billed.
+        clock: the time of a call (seconds since the epoch); calls are priced at the
+            rates in force on its UTC day.
 
     Example:
         >>> from lc_gemini_router import GeminiCostCallbackHandler
@@ -123,16 +129,31 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         reference_model: str | None = DEFAULT_REFERENCE_MODEL,
         service_tier: ServiceTier = "standard",
         log: str | PathLike[str] | IO[str] | None = None,
+        free_tier: bool = False,
+        free_search_queries: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if service_tier not in SERVICE_TIERS:
             msg = f"unknown service tier {service_tier!r}; expected one of {SERVICE_TIERS}"
             raise ConfigError(msg)
+        if free_search_queries < 0:
+            msg = f"free_search_queries must be >= 0, got {free_search_queries}"
+            raise ConfigError(msg)
         BaseCallbackHandler.__init__(self)
         CostLedger.__init__(self, log=log)
-        self.catalog = catalog or default_catalog()
+        catalog = catalog or default_catalog()
+        self.catalog = catalog.with_free_tier() if free_tier and not catalog.free_tier else catalog
         self.reference_model = reference_model
         self.service_tier: ServiceTier = service_tier
+        self._free_queries_left = free_search_queries
+        self._clock = clock
         self._runs: dict[UUID, _RunInfo] = {}
+
+    @property
+    def free_search_queries_left(self) -> int:
+        """Free search queries of this month's allowance not used yet."""
+        with self._lock:
+            return self._free_queries_left
 
     # -- callback events ------------------------------------------------------------
 
@@ -172,18 +193,11 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
     ) -> None:
         if not self._first_delivery(run_id):
             return
-        with self._lock:
-            info = self._runs.pop(run_id, None)
-        if _is_llm_cache_hit(response):
+        info = self._finish(run_id)
+        if is_llm_cache_hit(response):
             self._count_llm_cache_hit()
             return
-        try:
-            record = self._price(response, run_id, parent_run_id, info)
-        except Exception as exc:  # pricing must never break the user's run
-            record = None
-            self._warn_once(f"error:{type(exc).__name__}", f"could not price run {run_id}: {exc}")
-        if record is not None:
-            self.add_record(record)
+        self._count(response, run_id, parent_run_id, info, error=None)
 
     def on_llm_error(
         self,
@@ -193,9 +207,12 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        # A failed run returns no usage: forget it, count nothing.
-        with self._lock:
-            self._runs.pop(run_id, None)
+        # LangChain hands over what a stream delivered before it failed or was closed
+        # (``response``): Gemini billed the usage it reported. No usage: nothing billed.
+        info = self._finish(run_id)
+        response = kwargs.get("response")
+        if isinstance(response, LLMResult):
+            self._count(response, run_id, parent_run_id, info, error=type(error).__name__)
 
     # Decision models (langchain_core.decisions) run as chains of type "llm" and report
     # usage on their response, not through on_llm_end: priced here, as classifier spend
@@ -259,38 +276,21 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         # its usage in an event, and it is priced here like any call.
         if name != WASTED_EVENT or not isinstance(data, Mapping):
             return
+        model = str(data.get("model") or "unknown")
+        reply = Reply(data.get("usage"), model, [], 0, None)
+        info = self._info(ROLE_SPECULATIVE, self.service_tier, None, model)
+        decision = {"wasted": True, "estimated": bool(data.get("estimated"))}
         try:
-            record = self._wasted_record(data, run_id)
+            # An all-Pro setup would not have made this call: no reference cost.
+            record = self._record(reply, run_id, None, info, decision=decision, reference=False)
         except Exception as exc:  # pricing must never break the user's run
-            self._warn_once(f"error:{type(exc).__name__}", f"could not price wasted work: {exc}")
-            return
+            record = self._unpriced(reply, run_id, None, info, exc)
         self.add_record(record)
 
     # -- internals ------------------------------------------------------------------
 
-    def _wasted_record(self, data: Mapping[str, Any], run_id: UUID) -> CallRecord:
-        model = str(data.get("model") or "unknown")
-        usage: Mapping[str, Any] = data.get("usage") or {}
-        cost, problems = price_quietly(
-            model, usage, catalog=self.catalog, service_tier=self.service_tier
-        )
-        for category, text in problems:
-            self._warn_once(text, text, category)
-        return CallRecord(
-            run_id=str(run_id),
-            parent_run_id=None,
-            model=cost.model if cost else model,
-            role=ROLE_SPECULATIVE,
-            service_tier=self.service_tier,
-            input_tokens=int(usage.get("input_tokens") or 0),
-            cached_tokens=int((usage.get("input_token_details") or {}).get("cache_read") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0),
-            reasoning_tokens=int((usage.get("output_token_details") or {}).get("reasoning") or 0),
-            images=0,
-            cost=cost,
-            reference_cost=None,  # an all-Pro setup would not have made this call
-            decision={"wasted": True, "estimated": bool(data.get("estimated"))},
-        )
+    def _info(self, role: str, tier: str, router_run: str | None, model: str | None) -> _RunInfo:
+        return _RunInfo(role, tier, router_run, model, self._clock())
 
     def _start(self, run_id: UUID, tags: list[str] | None, metadata: dict[str, Any] | None) -> None:
         meta = metadata or {}
@@ -298,79 +298,172 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         if not isinstance(role, str):
             role = ROLE_CLASSIFIER if tags and CLASSIFIER_TAG in tags else ROLE_ANSWER
         tier = meta.get(SERVICE_TIER_METADATA_KEY, self.service_tier)
-        if tier not in SERVICE_TIERS:
-            tier = self.service_tier
         router_run = meta.get(ROUTER_RUN_METADATA_KEY)
-        info = _RunInfo(role, tier, router_run if isinstance(router_run, str) else None)
+        model = meta.get("ls_model_name")
+        info = self._info(
+            role,
+            str(tier),
+            router_run if isinstance(router_run, str) else None,
+            model if isinstance(model, str) and model else None,
+        )
         with self._lock:
             self._runs.setdefault(run_id, info)
 
-    def _price(
+    def _finish(self, run_id: UUID) -> _RunInfo:
+        with self._lock:
+            info = self._runs.pop(run_id, None)
+        return info or self._info(ROLE_ANSWER, self.service_tier, None, None)
+
+    def _count(
         self,
         response: LLMResult,
         run_id: UUID,
         parent_run_id: UUID | None,
-        info: _RunInfo | None,
-    ) -> CallRecord | None:
+        info: _RunInfo,
+        *,
+        error: str | None,
+    ) -> None:
+        """Price a run's result and add it; a failure to price counts it as unpriced.
+
+        A failed run (``error``) counts only when it reported usage, once.
+        """
+        reply: Reply | None = None
         try:
-            generation = response.generations[0][0]
-        except IndexError:
-            return None
-        message = generation.message if isinstance(generation, ChatGeneration) else None
-        if not isinstance(message, AIMessage):
-            return None
-        info = info or _RunInfo(role=ROLE_ANSWER, service_tier=self.service_tier)
-        usage = message.usage_metadata
-        model = message.response_metadata.get("model_name") or (response.llm_output or {}).get(
-            "model_name"
-        )
-        router_meta = message.response_metadata.get(ROUTER_METADATA_KEY)
-        decision = router_meta.get("decision") if isinstance(router_meta, Mapping) else None
-        images = image_sizes(message)
-        cost = reference = None
-        if not usage or not isinstance(model, str):
+            reply = read_reply(response)
+            if reply is None:
+                return  # not a chat reply (a plain LLM's text): nothing of ours to price
+            if error is not None and (not reply.usage or not self._first_delivery(run_id)):
+                return
+            decision = reply.decision
+            record = self._record(reply, run_id, parent_run_id, info, decision, error=error)
+        except Exception as exc:  # pricing must never break the user's run
+            record = self._unpriced(reply, run_id, parent_run_id, info, exc, error=error)
+        self.add_record(record)
+
+    def _record(
+        self,
+        reply: Reply,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        info: _RunInfo,
+        decision: Mapping[str, Any] | None,
+        *,
+        error: str | None = None,
+        reference: bool = True,
+    ) -> CallRecord:
+        model = reply.model or info.model
+        counts = read_usage(reply.usage)
+        tokens = counts if isinstance(counts, TokenCounts) else _NO_TOKENS
+        with self._lock:  # the allowance is shared by concurrent calls
+            free_queries = min(self._free_queries_left, reply.search_queries)
+            self._free_queries_left -= free_queries
+        cost = reference_cost = None
+        if info.service_tier not in SERVICE_TIERS:
+            self._warn_once(
+                f"tier:{info.service_tier}",
+                f"unknown service tier {info.service_tier!r} in run metadata "
+                f"({SERVICE_TIER_METADATA_KEY}); expected one of {', '.join(SERVICE_TIERS)}: "
+                "the call's cost is unknown (None)",
+            )
+        elif not reply.usage or model is None:
             self._warn_once(
                 f"nousage:{model}",
-                f"a {model or 'model'} reply carried no usage_metadata or model_name: "
+                f"a {model or 'model'} reply carried no usage_metadata or model name: "
                 "its cost is unknown (None), not $0",
             )
         else:
-            cost, problems = price_quietly(
-                model, usage, catalog=self.catalog, service_tier=info.service_tier, images=images
-            )
-            for category, text in problems:
-                self._warn_once(text, text, category)
-            # An all-Pro setup would make the answer calls only: no classifier.
-            if (
-                self.reference_model
-                and cost is not None
-                and not images
-                and info.role == ROLE_ANSWER
-            ):
-                reference, _ = price_quietly(
-                    self.reference_model,
-                    usage,
-                    catalog=self.catalog,
-                    service_tier=info.service_tier,
-                )
-        usage_map: Mapping[str, Any] = usage or {}
+            tier: ServiceTier = info.service_tier  # a known tier: checked above
+            when = datetime.fromtimestamp(info.started, timezone.utc)
+            cost = self._price(model, reply, tier, free_queries, when, warn=True)
+            # An all-Pro setup would make the answer calls only (no classifier), and
+            # would ask the image model for an image all the same.
+            if cost is not None and reference and info.role == ROLE_ANSWER:
+                if reply.images:
+                    reference_cost = cost
+                elif self.reference_model:
+                    reference_cost = self._price(
+                        self.reference_model, reply, tier, free_queries, when, warn=False
+                    )
         return CallRecord(
             run_id=str(run_id),
             parent_run_id=str(parent_run_id) if parent_run_id else None,
-            model=cost.model if cost else (model if isinstance(model, str) else "unknown"),
+            model=cost.model if cost else (model or "unknown"),
             role=info.role,
             service_tier=info.service_tier,
-            input_tokens=int(usage_map.get("input_tokens") or 0),
-            cached_tokens=int((usage_map.get("input_token_details") or {}).get("cache_read") or 0),
-            output_tokens=int(usage_map.get("output_tokens") or 0),
-            reasoning_tokens=int(
-                (usage_map.get("output_token_details") or {}).get("reasoning") or 0
-            ),
-            images=len(images),
+            input_tokens=tokens.prompt,
+            cached_tokens=tokens.cached,
+            output_tokens=tokens.output,
+            reasoning_tokens=tokens.reasoning,
+            images=len(reply.images),
             cost=cost,
-            reference_cost=reference,
-            decision=decision if isinstance(decision, Mapping) else None,
+            reference_cost=reference_cost,
+            decision=decision,
             router_run_id=info.router_run_id or (str(run_id) if decision else None),
+            timestamp=self._clock(),
+            search_queries=reply.search_queries,
+            free_search_queries=free_queries,
+            error=error,
+        )
+
+    def _price(
+        self,
+        model: str,
+        reply: Reply,
+        tier: ServiceTier,
+        free_queries: int,
+        when: datetime,
+        *,
+        warn: bool,
+    ) -> CostBreakdown | None:
+        cost, problems = price_quietly(
+            model,
+            reply.usage or {},
+            catalog=self.catalog,
+            service_tier=tier,
+            images=reply.images,
+            search_queries=reply.search_queries,
+            free_search_queries=free_queries,
+            at=when,
+        )
+        for category, text in problems if warn else ():
+            self._warn_once(text, text, category)
+        return cost
+
+    def _unpriced(
+        self,
+        reply: Reply | None,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        info: _RunInfo,
+        exc: Exception,
+        *,
+        error: str | None = None,
+    ) -> CallRecord:
+        """The record of a call whose pricing raised: counted, with its cost unknown."""
+        self._warn_once(
+            f"error:{type(exc).__name__}",
+            f"could not price run {run_id}: {exc}: its cost is unknown (None)",
+            UnknownPriceWarning,
+        )
+        counts = read_usage(reply.usage if reply else None)
+        tokens = counts if isinstance(counts, TokenCounts) else _NO_TOKENS
+        model = (reply.model if reply else None) or info.model or "unknown"
+        return CallRecord(
+            run_id=str(run_id),
+            parent_run_id=str(parent_run_id) if parent_run_id else None,
+            model=model,
+            role=info.role,
+            service_tier=info.service_tier,
+            input_tokens=tokens.prompt,
+            cached_tokens=tokens.cached,
+            output_tokens=tokens.output,
+            reasoning_tokens=tokens.reasoning,
+            images=len(reply.images) if reply else 0,
+            cost=None,
+            reference_cost=None,
+            router_run_id=info.router_run_id,
+            timestamp=self._clock(),
+            error=error,
         )
 
 
@@ -381,12 +474,23 @@ def get_gemini_cost_callback(
     reference_model: str | None = DEFAULT_REFERENCE_MODEL,
     service_tier: ServiceTier = "standard",
     log: str | PathLike[str] | IO[str] | None = None,
+    free_tier: bool = False,
+    free_search_queries: int = 0,
+    process_wide: bool = False,
 ) -> Iterator[GeminiCostCallbackHandler]:
     """Price every LangChain chat-model call made inside the ``with`` block.
 
     Arguments are those of :class:`GeminiCostCallbackHandler`. Blocks nest: an
     outer handler also counts what inner blocks count, each with its own settings.
     The handler is detached when the block ends, even if it raises.
+
+    The block covers the calls of its own context: the thread that opened it and the
+    tasks and threads that copy its context (asyncio tasks, LangChain's ``batch`` and
+    ``ContextThreadPoolExecutor``). A plain ``ThreadPoolExecutor`` thread starts with an
+    empty context, and its calls are **not counted**. For those, pass the handler in
+    ``config={"callbacks": [handler]}``, or open the block with ``process_wide=True``:
+    the handler then counts every LangChain run in the process, from any thread, until
+    the block ends.
 
     Example:
         >>> from lc_gemini_router import get_gemini_cost_callback
@@ -396,10 +500,15 @@ def get_gemini_cost_callback(
         (Decimal('0'), 0)
     """
     handler = GeminiCostCallbackHandler(
-        catalog=catalog, reference_model=reference_model, service_tier=service_tier, log=log
+        catalog=catalog,
+        reference_model=reference_model,
+        service_tier=service_tier,
+        log=log,
+        free_tier=free_tier,
+        free_search_queries=free_search_queries,
     )
     try:
-        with attached(handler):
+        with attached_everywhere(handler) if process_wide else attached(handler):
             yield handler
     finally:
         handler.close()

@@ -6,11 +6,11 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
-from lc_gemini_router.pricing.catalog import ServiceTier
 from lc_gemini_router.pricing.costs import CostBreakdown
+from lc_gemini_router.pricing.money import MONEY
 
 __all__ = ["CallRecord", "UsageTotals"]
 
@@ -33,6 +33,10 @@ class UsageTotals:
     """USD of the priced calls."""
     reference_cost: Decimal = Decimal(0)
     """USD the priced calls would have cost on the reference model."""
+    search_queries: int = 0
+    """Google Search queries executed (grounding), billed or free."""
+    free_search_queries: int = 0
+    """The part of ``search_queries`` the monthly free allowance covered."""
 
     @property
     def total_tokens(self) -> int:
@@ -41,11 +45,15 @@ class UsageTotals:
     @property
     def savings(self) -> Decimal:
         """``reference_cost - cost``: what routing saved against the reference model."""
-        return self.reference_cost - self.cost
+        with localcontext(MONEY):
+            return self.reference_cost - self.cost
 
     def add(self, record: CallRecord) -> UsageTotals:
         """These totals with one more call counted."""
         priced = record.cost is not None
+        with localcontext(MONEY):
+            cost = self.cost + (record.cost.total if record.cost else 0)
+            reference_cost = self.reference_cost + record.reference_total
         return UsageTotals(
             calls=self.calls + 1,
             unpriced_calls=self.unpriced_calls + (0 if priced else 1),
@@ -54,20 +62,28 @@ class UsageTotals:
             output_tokens=self.output_tokens + record.output_tokens,
             reasoning_tokens=self.reasoning_tokens + record.reasoning_tokens,
             images=self.images + record.images,
-            cost=self.cost + (record.cost.total if record.cost else 0),
-            reference_cost=self.reference_cost + record.reference_total,
+            cost=cost,
+            reference_cost=reference_cost,
+            search_queries=self.search_queries + record.search_queries,
+            free_search_queries=self.free_search_queries + record.free_search_queries,
         )
 
 
 @dataclass(frozen=True)
 class CallRecord:
-    """One finished chat-model run, priced. Written as a JSON line when logging is on."""
+    """One finished chat-model run, priced. Written as a JSON line when logging is on.
+
+    A run that failed or was cut off after Gemini reported usage is billed for that
+    usage; ``error`` then names the exception.
+    """
 
     run_id: str
     parent_run_id: str | None
     model: str
     role: str
-    service_tier: ServiceTier
+    service_tier: str
+    """A :data:`~lc_gemini_router.pricing.catalog.ServiceTier`, or the unknown tier a
+    run's metadata named (the call is then unpriced)."""
     input_tokens: int
     cached_tokens: int
     output_tokens: int
@@ -80,6 +96,11 @@ class CallRecord:
     """The router run this call belongs to: its own ID for a routed answer, the
     serving router's for its classifier call (None outside a router)."""
     timestamp: float = field(default_factory=time.time)
+    search_queries: int = 0
+    free_search_queries: int = 0
+    """Search queries the monthly free allowance covered (not billed)."""
+    error: str | None = None
+    """The exception of a failed or cut-off run that still reported usage."""
 
     @property
     def reference_total(self) -> Decimal:
@@ -107,5 +128,9 @@ class CallRecord:
             "reference_cost": str(self.reference_cost.total) if self.reference_cost else None,
             "decision": dict(self.decision) if self.decision else None,
             "router_run_id": self.router_run_id,
+            "search_queries": self.search_queries,
+            "free_search_queries": self.free_search_queries,
+            "free_tier": bool(self.cost and self.cost.free_tier),
+            "error": self.error,
         }
         return json.dumps(data, default=str, separators=(",", ":"))
