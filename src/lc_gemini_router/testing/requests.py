@@ -103,11 +103,44 @@ class SimRequest:
         return rounds
 
     @property
+    def generation_config(self) -> dict[str, Any]:
+        """``generationConfig`` of the body (empty when absent)."""
+        config = self.body.get("generationConfig")
+        return config if isinstance(config, dict) else {}
+
+    @property
     def response_schema(self) -> dict[str, Any] | None:
         """``responseJsonSchema`` (or ``responseSchema``) of the request, if any."""
-        config = self.body.get("generationConfig") or {}
+        config = self.generation_config
         schema = config.get("responseJsonSchema") or config.get("responseSchema")
         return schema if isinstance(schema, dict) else None
+
+    @property
+    def candidate_count(self) -> Any:
+        """``candidateCount``: how many candidates to answer (1 when absent)."""
+        return self.generation_config.get("candidateCount", 1)
+
+    @property
+    def wants_images(self) -> bool:
+        """Whether ``responseModalities`` asks for images."""
+        modalities = self.generation_config.get("responseModalities") or []
+        return any(str(m).upper() == "IMAGE" for m in modalities)
+
+    @property
+    def image_config(self) -> dict[str, Any]:
+        """``imageConfig`` (``imageSize``, ``aspectRatio``), empty when absent."""
+        config = self.generation_config.get("imageConfig")
+        return config if isinstance(config, dict) else {}
+
+    @property
+    def image_size(self) -> Any:
+        """``imageConfig.imageSize``; Gemini's default is 1K."""
+        return self.image_config.get("imageSize", "1K")
+
+    @property
+    def aspect_ratio(self) -> Any:
+        """``imageConfig.aspectRatio``; square when absent."""
+        return self.image_config.get("aspectRatio", "1:1")
 
     @property
     def prompt_text(self) -> str:

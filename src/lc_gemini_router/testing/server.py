@@ -12,13 +12,14 @@ import json
 import re
 import socket
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from lc_gemini_router.testing.requests import SimRequest
 
-__all__ = ["Backend", "Server"]
+__all__ = ["Answer", "Backend", "Server"]
 
 _PATH = re.compile(
     r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent|countTokens)$"
@@ -30,13 +31,21 @@ Problem = tuple[int, str]
 """An HTTP status and the message of a request the server could not parse."""
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What to send: a status and one payload (or one per SSE event)."""
+
+    status: int
+    payloads: list[dict[str, Any]]
+    cut: bool = False
+    """Drop the connection after the payloads, without ending the response."""
+
+
 class Backend(Protocol):
     """What the server asks of the simulator."""
 
-    def _exchange(
-        self, req: SimRequest, problem: Problem | None
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """Log ``req`` and answer it: a status and one payload (or one per SSE event)."""
+    def _exchange(self, req: SimRequest, problem: Problem | None) -> Answer:
+        """Log ``req`` and answer it."""
 
     def _hold(self, model: str) -> bool:
         """Wait the delay set for ``model``; True when the simulator closed meanwhile."""
@@ -104,14 +113,17 @@ class _Handler(BaseHTTPRequestHandler):
             problem = 404, f"Path {path} was not found."
         elif not isinstance(body, dict):
             problem = 400, "Invalid JSON payload received."
-        status, payloads = backend._exchange(req, problem)
+        answer = backend._exchange(req, problem)
         if backend._hold(req.model):
             self.close_connection = True
             return
+        status, payloads = answer.status, answer.payloads
         req.error = payloads[0]["error"]["message"] if status != 200 else None
         req.status = status
         try:
-            if status == 200 and req.stream:
+            if answer.cut:
+                self._send_cut(payloads if req.stream else [])
+            elif status == 200 and req.stream:
                 self._send_events(payloads)
             else:
                 self._send_json(status, payloads[0])
@@ -126,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_events(self, events: list[dict[str, Any]]) -> None:
+    def _send_events(self, events: list[dict[str, Any]], *, end: bool = True) -> None:
         # Chunked transfer keeps the connection reusable without a Content-Length.
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -136,4 +148,13 @@ class _Handler(BaseHTTPRequestHandler):
             data = f"data: {json.dumps(event)}\r\n\r\n".encode()
             self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
+        if end:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _send_cut(self, events: list[dict[str, Any]]) -> None:
+        """Send some events (none for a plain request), then drop the connection."""
+        if events:
+            self._send_events(events, end=False)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)

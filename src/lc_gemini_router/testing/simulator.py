@@ -8,13 +8,18 @@ NOT_FOUND with Gemini's message. ``:countTokens`` answers ``totalTokens`` (the s
 ~4 characters per token the usage counts use). Everything else is the same on every
 version:
 usage metadata (cumulative while streaming), thought signatures that are checked
-on replay, Google-style error bodies, inline PNG images, and JSON that validates
-against the request's response schema. The real ``ChatGoogleGenerativeAI`` talks
-to it over HTTP through ``base_url``. It needs nothing beyond the standard library.
+on replay, Google-style error bodies, JSON that validates against the request's
+response schema, ``candidateCount`` candidates, and inline PNG images: a request whose
+``responseModalities`` include ``IMAGE`` gets one per candidate, of the pixel size of
+its ``imageConfig`` (``imageSize`` 512 / 1K / 2K / 4K, ``aspectRatio``), billed with
+Gemini's image output tokens (1K: 1,120). Grounding queries, replies without a
+``finishReason`` and connections dropped mid-stream can be scripted (``SimReply``).
+The real ``ChatGoogleGenerativeAI`` talks to it over HTTP through ``base_url``. It
+needs nothing beyond the standard library.
 
 This module is the simulator and its public names; the parts live beside it:
-``server`` (HTTP), ``requests`` (the logged request), ``validation`` (signatures, API
-versions), ``replies`` (scripted replies and the responses built from them),
+``server`` (HTTP), ``requests`` (the logged request), ``validation`` (signatures,
+generation settings), ``replies`` (scripted replies and the responses built from them),
 ``images``, ``schemas`` (schema-valid JSON) and ``faults`` (injected errors, delays).
 
 Example:
@@ -35,7 +40,6 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any
 
 from lc_gemini_router.api_versions import served_on
 from lc_gemini_router.testing.faults import FaultInjection, ModelQueues, error_body
@@ -43,9 +47,10 @@ from lc_gemini_router.testing.images import IMAGE_TOKENS, sample_png
 from lc_gemini_router.testing.replies import Responder, SimReply, estimate_tokens, render
 from lc_gemini_router.testing.requests import SimRequest
 from lc_gemini_router.testing.schemas import example_from_schema
-from lc_gemini_router.testing.server import Problem, Server
+from lc_gemini_router.testing.server import Answer, Problem, Server
 from lc_gemini_router.testing.validation import (
     SKIP_THOUGHT_SIGNATURE,
+    config_problem,
     make_thought_signature,
     not_found_message,
     signature_model,
@@ -160,28 +165,27 @@ class GeminiSimulator(FaultInjection):
 
     # -- request handling (runs in server threads) --------------------------------
 
-    def _exchange(
-        self, req: SimRequest, problem: Problem | None
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """Log ``req`` and pick its status and payloads (one, or one per SSE event)."""
+    def _exchange(self, req: SimRequest, problem: Problem | None) -> Answer:
+        """Log ``req`` and pick its answer: a status and payloads (one, or one per event)."""
         with self._lock:
             self._log.append(req)
         if problem is not None:
-            return problem[0], [error_body(*problem)]
+            return Answer(problem[0], [error_body(*problem)])
         if not served_on(req.model, req.api_version):
-            return 404, [error_body(404, not_found_message(req))]
+            return Answer(404, [error_body(404, not_found_message(req))])
         if req.method == "countTokens":  # no script is consumed by a count
-            return 200, [{"totalTokens": estimate_tokens(req.prompt_text, minimum=1)}]
+            return Answer(200, [{"totalTokens": estimate_tokens(req.prompt_text, minimum=1)}])
         failure = self._injected_failure(req.model)
         if failure is not None:
-            return failure[0], [failure[1]]
-        problem_text = signature_problem(req)
+            return Answer(failure[0], [failure[1]])
+        problem_text = signature_problem(req) or config_problem(req)
         if problem_text:
-            return 400, [error_body(400, problem_text)]
+            return Answer(400, [error_body(400, problem_text)])
         reply = self._scripts.pop(req.model)
         if reply is None and self.responder is not None:
             try:
                 reply = self.responder(req)
             except Exception as exc:  # a broken responder must not kill the server thread
-                return 500, [error_body(500, f"Simulator responder raised {exc!r}")]
-        return 200, render(req, reply or SimReply())
+                return Answer(500, [error_body(500, f"Simulator responder raised {exc!r}")])
+        reply = reply or SimReply()
+        return Answer(200, render(req, reply), cut=reply.cut_after is not None)

@@ -12,10 +12,12 @@ import binascii
 import re
 import secrets
 
+from lc_gemini_router.pricing.images import IMAGE_SIZES, image_dimensions
 from lc_gemini_router.testing.requests import SimRequest
 
 __all__ = [
     "SKIP_THOUGHT_SIGNATURE",
+    "config_problem",
     "make_thought_signature",
     "not_found_message",
     "signature_model",
@@ -29,6 +31,7 @@ _SKIP_FORMS = {SKIP_THOUGHT_SIGNATURE, base64.b64encode(SKIP_THOUGHT_SIGNATURE.e
 _SIG_PREFIX = b"sim-sig:"
 # Gemini 1.x/2.x do not enforce thought signatures; everything else is treated as 3+.
 _PRE_GEMINI_3 = re.compile(r"gemini-[12](?:\D|$)")
+_MAX_CANDIDATES = 8  # Gemini answers 400 above this
 
 
 def make_thought_signature(model: str) -> str:
@@ -97,3 +100,29 @@ def not_found_message(req: SimRequest) -> str:
         f" supported for {req.method}. Call ListModels to see the list of available"
         " models and their supported methods."
     )
+
+
+def config_problem(req: SimRequest) -> str | None:
+    """Check ``candidateCount`` and ``imageConfig`` as Gemini does (a 400 when wrong)."""
+    count = req.candidate_count
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= _MAX_CANDIDATES:
+        return (
+            f"* GenerateContentRequest.generation_config.candidate_count: must be between 1 "
+            f"and {_MAX_CANDIDATES}, got {count!r}"
+        )
+    if not req.wants_images:
+        return None
+    size, ratio = req.image_size, req.aspect_ratio
+    if size not in IMAGE_SIZES:
+        return (
+            f"* GenerateContentRequest.generation_config.image_config.image_size: unsupported "
+            f"value {size!r}; expected one of {', '.join(IMAGE_SIZES)}"
+        )
+    try:
+        image_dimensions(size, str(ratio))
+    except ValueError:
+        return (
+            "* GenerateContentRequest.generation_config.image_config.aspect_ratio: unsupported "
+            f"value {ratio!r}"
+        )
+    return None
