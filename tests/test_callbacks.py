@@ -22,6 +22,7 @@ from langchain_core.exceptions import ModelAPIError
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables.config import ContextThreadPoolExecutor
 
 from lc_gemini_router import (
     GeminiCostCallbackHandler,
@@ -388,6 +389,9 @@ def test_plain_threads_need_the_handler_in_config_or_a_process_wide_block() -> N
         with get_gemini_cost_callback(process_wide=True) as everywhere:
             list(pool.map(llm.invoke, ["a", "b", "c"]))
         llm.invoke("after")  # the block ended: counted nowhere
+    with get_gemini_cost_callback() as copied, ContextThreadPoolExecutor(2) as context_pool:
+        list(context_pool.map(llm.invoke, ["a", "b"]))  # copies the context to its threads
+    assert copied.calls == 2
     assert context_only.calls == 0
     assert handler.calls == 2 and handler.total_cost == 2 * LITE_500_100
     assert everywhere.calls == 3 and everywhere.total_cost == 3 * LITE_500_100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import struct
 from decimal import Decimal, localcontext
 
 import pytest
@@ -301,3 +302,54 @@ def test_full_vertex_model_paths_are_recognised() -> None:
     assert cost is not None
     assert cost.model == "gemini-3.1-pro-preview"
     assert cost.total == Decimal("0.0022")
+
+
+@pytest.mark.parametrize(
+    ("block", "sizes"),
+    [
+        # GIF: little-endian width and height after the signature
+        (
+            {
+                "type": "image",
+                "base64": base64.b64encode(b"GIF89a" + struct.pack("<HH", 512, 512)).decode(),
+            },
+            ["512"],
+        ),
+        # WebP (VP8X): 24-bit width-1 and height-1
+        (
+            {
+                "type": "image",
+                "base64": base64.b64encode(
+                    b"RIFF\0\0\0\0WEBPVP8X"
+                    + b"\0" * 8
+                    + (2751).to_bytes(3, "little")
+                    + (1535).to_bytes(3, "little")
+                ).decode(),
+            },
+            ["2K"],
+        ),
+        # JPEG: an APP0 segment, then SOF0 with height and width
+        (
+            {
+                "type": "media",
+                "mime_type": "image/jpeg",
+                "data": b"\xff\xd8\xff\xe0\x00\x04\x00\x00\xff\xc0\x00\x11\x08"
+                + struct.pack(">HH", 768, 1376)
+                + b"\x03"
+                + b"\x00" * 9,
+            },
+            ["1K"],
+        ),
+        ({"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}, ["1K"]),
+        ({"type": "image", "base64": "not base64 at all!"}, ["1K"]),
+        ({"type": "text", "text": "no image here"}, []),
+        ("plain string part", []),
+    ],
+)
+def test_image_formats_and_blocks(block: object, sizes: list[str]) -> None:
+    # An image whose size cannot be read counts as Gemini's default, 1K.
+    assert image_sizes(AIMessage(content=[block])) == sizes  # type: ignore[list-item]
+
+
+def test_a_text_reply_has_no_images() -> None:
+    assert image_sizes(AIMessage(content="just text")) == []

@@ -232,3 +232,56 @@ def test_vertex_path_of_a_retired_model_raises_naming_the_replacement() -> None:
     path = "projects/p/locations/global/publishers/google/models/gemini-3.1-flash-image-preview"
     with pytest.raises(RetiredModelError, match="use 'gemini-3.1-flash-image' instead"):
         default_catalog().ensure_servable(path)
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "match"),
+    [
+        ("gemini-3.1-flash-lite", {"long_context": True, "input": "1"}, "no long-context"),
+        ("gemini-3.1-flash-image", {"tier": "flex", "input": "0.1"}, "no flex rates"),
+        ("gemini-3.1-flash-lite", {"input": "cheap"}, "rates must be numbers"),
+        ("gemini-x", {"tier": "batch", "input": "1", "output": "2"}, "standard rates first"),
+    ],
+)
+def test_with_prices_rejects_overrides_it_cannot_apply(
+    model: str, kwargs: dict[str, str], match: str
+) -> None:
+    with pytest.raises(ConfigError, match=match):
+        default_catalog().with_prices(model, **kwargs)  # type: ignore[arg-type]
+
+
+def test_with_prices_adds_a_tier_the_model_lacks() -> None:
+    catalog = default_catalog().with_prices(
+        "gemini-3.1-flash-image", tier="flex", input="0.125", output="0.75"
+    )
+    entry = catalog.get("gemini-3.1-flash-image")
+    assert entry is not None and entry.flex is not None
+    assert (entry.flex.input, entry.flex.output) == (Decimal("0.125"), Decimal("0.75"))
+
+
+def test_dated_entries_replace_only_the_periods_they_overlap() -> None:
+    catalog = default_catalog()
+    later = catalog.periods("gemini-3.8-flash")[1]
+    cheaper = later.model_copy(
+        update={"standard": later.standard.model_copy(update={"input": Decimal("1.20")})}
+    )
+    updated = catalog.with_model(cheaper)
+    periods = updated.periods("gemini-3.8-flash")
+    assert [p.standard.input for p in periods] == [Decimal("0.75"), Decimal("1.20")]
+    # merged(): the other catalog's model keeps only its own periods.
+    flat = PriceCatalog([cheaper.model_copy(update={"effective_from": None})])
+    assert len(catalog.merged(flat).periods("gemini-3.8-flash")) == 1
+
+
+def test_a_model_priced_only_from_a_future_day(tmp_path: Path) -> None:
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        '[[models]]\nid = "m"\nas_of = 2026-12-01\nsource = "s"\neffective_from = 2999-01-01\n'
+        '[models.standard]\ninput = "1"\noutput = "2"\n'
+    )
+    catalog = load_catalog(path)
+    assert catalog.get("m") is None  # nothing in force today
+    current = catalog.current("m")  # its lifecycle is still known
+    assert current is not None and current.effective_from == date(2999, 1, 1)
+    assert [e.id for e in catalog] == ["m"]
+    assert repr(catalog.with_free_tier()) == "PriceCatalog(1 models, as_of=None, free_tier=True)"

@@ -393,8 +393,9 @@ def _override(
     if long_context is True and not any(
         prices.long_context for prices in update.values() if isinstance(prices, TierPrices)
     ):
-        msg = f"model {entry.id!r} has no long-context {tier or ''} rates to override"
-        raise ConfigError(msg.replace("  ", " "))
+        where = f" {tier}" if tier else ""
+        msg = f"model {entry.id!r} has no long-context{where} rates to override"
+        raise ConfigError(msg)
     return entry.model_copy(update=update)
 
 
