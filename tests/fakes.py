@@ -63,6 +63,12 @@ class UsageFakeChatModel(BaseChatModel):
     """What ``fail`` raises: a 5xx by default (retryable, so the router falls back)."""
     report_model_name: bool = True
     """False: no chunk names the model, as in a stream that ends without a finishReason."""
+    content: list[str | dict[str, Any]] | None = None
+    """List content (image blocks, say) for ``invoke`` instead of ``text``."""
+    candidates: int = 1
+    """Generations per call (``n``); they share one usage, as langchain-google-genai's do."""
+    extra_metadata: dict[str, Any] = Field(default_factory=dict)
+    """More ``response_metadata`` on ``invoke`` (``grounding_metadata``, say)."""
 
     @property
     def _llm_type(self) -> str:
@@ -86,12 +92,16 @@ class UsageFakeChatModel(BaseChatModel):
         if self.fail:
             msg = "injected failure"
             raise self.failure(msg)
-        message = AIMessage(
-            content=self.text,
-            usage_metadata=self._usage(),
-            response_metadata={"model_name": self.model_name},
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        usage = self._usage()
+        messages = [
+            AIMessage(
+                content=self.text if self.content is None else list(self.content),
+                usage_metadata=usage,
+                response_metadata={"model_name": self.model_name, **self.extra_metadata},
+            )
+            for _ in range(self.candidates)
+        ]
+        return ChatResult(generations=[ChatGeneration(message=m) for m in messages])
 
     def _stream(
         self,

@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.exceptions import ModelAPIError
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableLambda
 from langchain_core.runnables.config import ContextThreadPoolExecutor
 
@@ -264,38 +261,20 @@ IMAGE = "gemini-3.1-flash-image"
 ONE_1K_IMAGE = Decimal("0.0672")  # 1,120 image tokens x $60/1M
 
 
-class CandidatesFake(UsageFakeChatModel):
-    """``n`` candidates, each one 1K image, sharing one usage as langchain-google-genai does."""
-
-    model_name: str = IMAGE
-    input_tokens: int = 32
-    output_tokens: int = 2240
-    candidates: int = 2
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        usage = self._usage()
-        generations = [
-            ChatGeneration(
-                message=AIMessage(
-                    content=[image_block(1024, 1024)],
-                    usage_metadata=usage,
-                    response_metadata={"model_name": self.model_name},
-                )
-            )
-            for _ in range(self.candidates)
-        ]
-        return ChatResult(generations=generations)
+def candidates_fake(candidates: int = 2) -> UsageFakeChatModel:
+    """``n`` candidates, each one 1K image (1,120 output tokens), sharing one usage."""
+    return UsageFakeChatModel(
+        model_name=IMAGE,
+        input_tokens=32,
+        output_tokens=1120 * candidates,
+        content=[image_block(1024, 1024)],
+        candidates=candidates,
+    )
 
 
 def test_every_candidate_image_is_priced() -> None:
     with get_gemini_cost_callback() as cb:
-        CandidatesFake().invoke("two cats, please")
+        candidates_fake().invoke("two cats, please")
     # 32 prompt tokens x $0.25 + two 1K images x 1,120 tokens x $60, per 1M
     assert cb.total_cost == Decimal("0.000008") + 2 * ONE_1K_IMAGE == Decimal("0.134408")
     assert cb.totals.images == 2
@@ -305,7 +284,7 @@ def test_every_candidate_image_is_priced() -> None:
 def test_an_image_answer_is_its_own_reference() -> None:
     # An all-Pro setup would send an image request to the image model all the same.
     with get_gemini_cost_callback() as cb:
-        CandidatesFake(candidates=1, output_tokens=1120).invoke("a cat")
+        candidates_fake(1).invoke("a cat")
         UsageFakeChatModel().invoke("hi")
     assert cb.by_model[IMAGE].reference_cost == cb.by_model[IMAGE].cost
     assert cb.by_model[IMAGE].cost == Decimal("0.000008") + ONE_1K_IMAGE
@@ -425,29 +404,14 @@ def test_the_handler_on_a_free_tier_key_records_it() -> None:
     assert line["cost_breakdown"]["free_tier"] is True
 
 
-class GroundedFake(UsageFakeChatModel):
+def grounded_fake(queries: int) -> UsageFakeChatModel:
     """Replies as a Gemini 3 model that ran Google Search ``queries`` times."""
-
-    queries: int = 2
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        grounding = {"web_search_queries": [f"query {i}" for i in range(self.queries)]}
-        message = AIMessage(
-            content=self.text,
-            usage_metadata=self._usage(),
-            response_metadata={"model_name": self.model_name, "grounding_metadata": grounding},
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+    grounding = {"web_search_queries": [f"query {i}" for i in range(queries)]}
+    return UsageFakeChatModel(extra_metadata={"grounding_metadata": grounding})
 
 
 def test_search_queries_use_the_free_allowance_first_then_cost_14_per_1000() -> None:
-    llm = GroundedFake(queries=2)
+    llm = grounded_fake(2)
     with get_gemini_cost_callback(free_search_queries=3) as cb:
         llm.invoke("x")  # both free: 1 left
         llm.invoke("x")  # one free, one billed
@@ -461,6 +425,6 @@ def test_search_queries_use_the_free_allowance_first_then_cost_14_per_1000() -> 
 
 def test_no_free_search_queries_are_assumed() -> None:
     with get_gemini_cost_callback() as cb:
-        GroundedFake(queries=1).invoke("x")
+        grounded_fake(1).invoke("x")
     assert cb.totals.free_search_queries == 0
     assert cb.total_cost == LITE_500_100 + Decimal("0.014")

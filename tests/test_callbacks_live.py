@@ -7,6 +7,7 @@ import io
 import json
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from langchain_google_genai import ChatGoogleGenerativeAI
@@ -35,13 +36,16 @@ def expected(ns: range) -> Decimal:
     return sum((lite_cost(n + 10, n % 7 + 1) for n in ns), Decimal(0))
 
 
-def llm(sim: GeminiSimulator, model: str = "gemini-3.1-flash-lite") -> ChatGoogleGenerativeAI:
+def llm(
+    sim: GeminiSimulator, model: str = "gemini-3.1-flash-lite", **kwargs: Any
+) -> ChatGoogleGenerativeAI:
     return ChatGoogleGenerativeAI(
         model=model,
         google_api_key="test",
         base_url=sim.base_url,
         max_retries=1,
         api_version="v1beta",
+        **kwargs,
     )
 
 
@@ -165,16 +169,8 @@ def test_failed_call_counts_nothing(gemini_sim: GeminiSimulator, status: int) ->
 
 def test_two_candidate_images_are_both_priced(gemini_sim: GeminiSimulator) -> None:
     gemini_sim.script(None, SimReply(prompt_tokens=32, output_tokens=0, images=["1K"]))
-    llm = ChatGoogleGenerativeAI(
-        model="gemini-3.1-flash-image",
-        google_api_key="test",
-        base_url=gemini_sim.base_url,
-        max_retries=1,
-        api_version="v1beta",
-        n=2,
-    )
     with get_gemini_cost_callback() as cb:
-        llm.invoke("two cats")
+        llm(gemini_sim, "gemini-3.1-flash-image", n=2).invoke("two cats")
     # 32 x $0.25 + 2 x 1,120 image tokens x $60, per 1M (was $0.068888: one image as text)
     assert cb.total_cost == Decimal("0.134408")
     assert (cb.totals.images, cb.output_tokens) == (2, 2240)
@@ -182,17 +178,10 @@ def test_two_candidate_images_are_both_priced(gemini_sim: GeminiSimulator) -> No
 
 
 def test_a_non_square_1k_image_is_billed_as_1k(gemini_sim: GeminiSimulator) -> None:
-    llm = ChatGoogleGenerativeAI(
-        model="gemini-3.1-flash-image",
-        google_api_key="test",
-        base_url=gemini_sim.base_url,
-        max_retries=1,
-        api_version="v1beta",
-        image_config={"aspect_ratio": "16:9"},
-    )
     gemini_sim.script(None, SimReply(prompt_tokens=20, output_tokens=0, images=["1K"]))
+    image = llm(gemini_sim, "gemini-3.1-flash-image", image_config={"aspect_ratio": "16:9"})
     with get_gemini_cost_callback() as cb:
-        llm.invoke("a wide landscape")  # 1376 x 768
+        image.invoke("a wide landscape")  # 1376 x 768
     assert cb.total_cost == Decimal("0.000005") + Decimal("0.0672")
 
 

@@ -10,23 +10,12 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
-from langchain_google_genai import ChatGoogleGenerativeAI
 from langchain_google_genai.chat_models import GoogleInvalidRequestError
 
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, sample_png
+from tests.test_simulator import chat
 
 IMAGE = "gemini-3.1-flash-image"
-
-
-def chat(sim: GeminiSimulator, model: str = IMAGE, **kwargs: Any) -> ChatGoogleGenerativeAI:
-    return ChatGoogleGenerativeAI(
-        model=model,
-        google_api_key="test",
-        base_url=sim.base_url,
-        max_retries=1,
-        api_version="v1beta",
-        **kwargs,
-    )
 
 
 def decode_png(data: bytes) -> tuple[int, int]:
@@ -62,6 +51,7 @@ def test_an_image_request_gets_one_png_per_candidate_of_its_size_and_ratio(
 ) -> None:
     llm = chat(
         gemini_sim,
+        IMAGE,
         response_modalities=["TEXT", "IMAGE"],
         image_config={"aspect_ratio": "16:9", "image_size": "2K"},
         n=2,
@@ -94,13 +84,13 @@ def test_an_image_request_gets_one_png_per_candidate_of_its_size_and_ratio(
 def test_image_sizes_and_ratios(
     gemini_sim: GeminiSimulator, config: dict[str, str], size: tuple[int, int]
 ) -> None:
-    llm = chat(gemini_sim, response_modalities=["TEXT", "IMAGE"], image_config=config)
+    llm = chat(gemini_sim, IMAGE, response_modalities=["TEXT", "IMAGE"], image_config=config)
     assert images_of(llm.invoke("draw")) == [size]
 
 
 def test_a_scripted_image_takes_the_requested_ratio(gemini_sim: GeminiSimulator) -> None:
     gemini_sim.script(None, SimReply(images=["1K"], output_tokens=0))
-    llm = chat(gemini_sim, image_config={"aspect_ratio": "3:2"})
+    llm = chat(gemini_sim, IMAGE, image_config={"aspect_ratio": "3:2"})
     message = llm.invoke("draw")
     assert images_of(message) == [(1264, 848)]
     assert message.usage_metadata is not None and message.usage_metadata["output_tokens"] == 1120
@@ -121,7 +111,7 @@ def test_sample_png_is_a_valid_image() -> None:
 def test_bad_generation_settings_are_a_400(
     gemini_sim: GeminiSimulator, kwargs: dict[str, Any], field: str
 ) -> None:
-    llm = chat(gemini_sim, response_modalities=["TEXT", "IMAGE"], **kwargs)
+    llm = chat(gemini_sim, IMAGE, response_modalities=["TEXT", "IMAGE"], **kwargs)
     with pytest.raises(GoogleInvalidRequestError, match=field):
         llm.invoke("draw")
     assert gemini_sim.requests[0].status == 400
@@ -129,14 +119,14 @@ def test_bad_generation_settings_are_a_400(
 
 def test_search_queries_are_grounding_metadata(gemini_sim: GeminiSimulator) -> None:
     gemini_sim.script(None, SimReply("Sunny.", search_queries=["weather paris", "paris today"]))
-    message = chat(gemini_sim, "gemini-3.1-flash-lite").invoke("weather in Paris?")
+    message = chat(gemini_sim).invoke("weather in Paris?")
     grounding = message.response_metadata["grounding_metadata"]
     assert grounding["web_search_queries"] == ["weather paris", "paris today"]
 
 
 def test_a_reply_without_finish_reason_names_no_model(gemini_sim: GeminiSimulator) -> None:
     gemini_sim.script(None, SimReply("one two three", finish_reason=None))
-    chunks = list(chat(gemini_sim, "gemini-3.1-flash-lite").stream("count"))
+    chunks = list(chat(gemini_sim).stream("count"))
     merged = chunks[0]
     for chunk in chunks[1:]:
         merged = merged + chunk
@@ -150,7 +140,7 @@ def test_a_cut_stream_delivers_its_first_events_then_fails(gemini_sim: GeminiSim
     seen: list[str] = []
 
     def read() -> None:
-        for chunk in chat(gemini_sim, "gemini-3.1-flash-lite").stream("count"):
+        for chunk in chat(gemini_sim).stream("count"):
             seen.append(chunk.text)
 
     # The transport's error (httpx or httpx2, by google-genai version): a dropped connection.
@@ -160,7 +150,7 @@ def test_a_cut_stream_delivers_its_first_events_then_fails(gemini_sim: GeminiSim
     assert "".join(seen) == "one two "
     gemini_sim.script(None, SimReply("never sent", cut_after=0))
     with pytest.raises(Exception, match="disconnected without sending a response"):
-        chat(gemini_sim, "gemini-3.1-flash-lite").invoke("again")
+        chat(gemini_sim).invoke("again")
 
 
 def test_cut_after_must_not_be_negative() -> None:

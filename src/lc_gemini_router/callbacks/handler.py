@@ -352,8 +352,6 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         reference: bool = True,
     ) -> CallRecord:
         model = reply.model or info.model
-        counts = read_usage(reply.usage)
-        tokens = counts if isinstance(counts, TokenCounts) else _NO_TOKENS
         with self._lock:  # the allowance is shared by concurrent calls
             free_queries = min(self._free_queries_left, reply.search_queries)
             self._free_queries_left -= free_queries
@@ -384,24 +382,16 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
                     reference_cost = self._price(
                         self.reference_model, reply, tier, free_queries, when, warn=False
                     )
-        return CallRecord(
-            run_id=str(run_id),
-            parent_run_id=str(parent_run_id) if parent_run_id else None,
-            model=cost.model if cost else (model or "unknown"),
-            role=info.role,
-            service_tier=info.service_tier,
-            input_tokens=tokens.prompt,
-            cached_tokens=tokens.cached,
-            output_tokens=tokens.output,
-            reasoning_tokens=tokens.reasoning,
-            images=len(reply.images),
+        return self._call_record(
+            reply,
+            run_id,
+            parent_run_id,
+            info,
+            model=cost.model if cost else model,
             cost=cost,
             reference_cost=reference_cost,
             decision=decision,
-            router_run_id=info.router_run_id or (str(run_id) if decision else None),
-            timestamp=self._clock(),
-            search_queries=reply.search_queries,
-            free_search_queries=free_queries,
+            free_queries=free_queries,
             error=error,
         )
 
@@ -445,24 +435,44 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
             f"could not price run {run_id}: {exc}: its cost is unknown (None)",
             UnknownPriceWarning,
         )
-        counts = read_usage(reply.usage if reply else None)
-        tokens = counts if isinstance(counts, TokenCounts) else _NO_TOKENS
-        model = (reply.model if reply else None) or info.model or "unknown"
+        reply = reply or Reply(usage=None, model=None, images=[], search_queries=0, decision=None)
+        model = reply.model or info.model
+        return self._call_record(reply, run_id, parent_run_id, info, model=model, error=error)
+
+    def _call_record(
+        self,
+        reply: Reply,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        info: _RunInfo,
+        *,
+        model: str | None,
+        cost: CostBreakdown | None = None,
+        reference_cost: CostBreakdown | None = None,
+        decision: Mapping[str, Any] | None = None,
+        free_queries: int = 0,
+        error: str | None = None,
+    ) -> CallRecord:
+        counts = read_usage(reply.usage)
+        tokens = counts if isinstance(counts, TokenCounts) else _NO_TOKENS  # bad usage: 0
         return CallRecord(
             run_id=str(run_id),
             parent_run_id=str(parent_run_id) if parent_run_id else None,
-            model=model,
+            model=model or "unknown",
             role=info.role,
             service_tier=info.service_tier,
             input_tokens=tokens.prompt,
             cached_tokens=tokens.cached,
             output_tokens=tokens.output,
             reasoning_tokens=tokens.reasoning,
-            images=len(reply.images) if reply else 0,
-            cost=None,
-            reference_cost=None,
-            router_run_id=info.router_run_id,
+            images=len(reply.images),
+            cost=cost,
+            reference_cost=reference_cost,
+            decision=decision,
+            router_run_id=info.router_run_id or (str(run_id) if decision else None),
             timestamp=self._clock(),
+            search_queries=reply.search_queries,
+            free_search_queries=free_queries,
             error=error,
         )
 
