@@ -28,8 +28,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from os import PathLike
 from typing import IO, Any
 from uuid import UUID
@@ -40,9 +38,10 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 
 from lc_gemini_router.callbacks.context import attached, attached_everywhere
 from lc_gemini_router.callbacks.ledger import CostLedger
+from lc_gemini_router.callbacks.pricer import CallPricer, RunInfo
 from lc_gemini_router.callbacks.records import CallRecord, UsageTotals
 from lc_gemini_router.callbacks.replies import Reply, is_llm_cache_hit, read_reply
-from lc_gemini_router.errors import ConfigError, UnknownPriceWarning
+from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.keys import (
     CLASSIFIER_TAG,
     ROLE_ANSWER,
@@ -59,8 +58,6 @@ from lc_gemini_router.pricing.catalog import (
     ServiceTier,
     default_catalog,
 )
-from lc_gemini_router.pricing.costs import CostBreakdown, price_quietly
-from lc_gemini_router.pricing.usage import TokenCounts, read_usage
 
 __all__ = [
     "CallRecord",
@@ -71,19 +68,6 @@ __all__ = [
 
 
 DEFAULT_REFERENCE_MODEL = "gemini-3.1-pro-preview"
-_NO_TOKENS = TokenCounts(prompt=0, cached=0, output=0, reasoning=0)
-
-
-@dataclass(frozen=True)
-class _RunInfo:
-    role: str
-    service_tier: str
-    """As the run's metadata gave it: possibly not a known tier."""
-    router_run_id: str | None
-    model: str | None
-    """``ls_model_name`` of the run: the model of a reply that names none."""
-    started: float
-    """When the call was made: the day whose rates apply."""
 
 
 class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
@@ -142,18 +126,31 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         BaseCallbackHandler.__init__(self)
         CostLedger.__init__(self, log=log)
         catalog = catalog or default_catalog()
-        self.catalog = catalog.with_free_tier() if free_tier and not catalog.free_tier else catalog
-        self.reference_model = reference_model
+        self._pricer = CallPricer(
+            catalog=catalog.with_free_tier() if free_tier and not catalog.free_tier else catalog,
+            reference_model=reference_model,
+            free_search_queries=free_search_queries,
+            clock=clock,
+            warn=self._warn_once,
+        )
         self.service_tier: ServiceTier = service_tier
-        self._free_queries_left = free_search_queries
         self._clock = clock
-        self._runs: dict[UUID, _RunInfo] = {}
+        self._runs: dict[UUID, RunInfo] = {}
+
+    @property
+    def catalog(self) -> PriceCatalog:
+        """The prices applied (a free-tier copy when ``free_tier=True``)."""
+        return self._pricer.catalog
+
+    @property
+    def reference_model(self) -> str | None:
+        """The model answers are also priced on, to show savings."""
+        return self._pricer.reference_model
 
     @property
     def free_search_queries_left(self) -> int:
         """Free search queries of this month's allowance not used yet."""
-        with self._lock:
-            return self._free_queries_left
+        return self._pricer.free_search_queries_left
 
     # -- callback events ------------------------------------------------------------
 
@@ -282,15 +279,17 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         decision = {"wasted": True, "estimated": bool(data.get("estimated"))}
         try:
             # An all-Pro setup would not have made this call: no reference cost.
-            record = self._record(reply, run_id, None, info, decision=decision, reference=False)
+            record = self._pricer.record(
+                reply, run_id, None, info, decision=decision, reference=False
+            )
         except Exception as exc:  # pricing must never break the user's run
-            record = self._unpriced(reply, run_id, None, info, exc)
+            record = self._pricer.unpriced(reply, run_id, None, info, exc)
         self.add_record(record)
 
     # -- internals ------------------------------------------------------------------
 
-    def _info(self, role: str, tier: str, router_run: str | None, model: str | None) -> _RunInfo:
-        return _RunInfo(role, tier, router_run, model, self._clock())
+    def _info(self, role: str, tier: str, router_run: str | None, model: str | None) -> RunInfo:
+        return RunInfo(role, tier, router_run, model, self._clock())
 
     def _start(self, run_id: UUID, tags: list[str] | None, metadata: dict[str, Any] | None) -> None:
         meta = metadata or {}
@@ -309,7 +308,7 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         with self._lock:
             self._runs.setdefault(run_id, info)
 
-    def _finish(self, run_id: UUID) -> _RunInfo:
+    def _finish(self, run_id: UUID) -> RunInfo:
         with self._lock:
             info = self._runs.pop(run_id, None)
         return info or self._info(ROLE_ANSWER, self.service_tier, None, None)
@@ -319,7 +318,7 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         response: LLMResult,
         run_id: UUID,
         parent_run_id: UUID | None,
-        info: _RunInfo,
+        info: RunInfo,
         *,
         error: str | None,
     ) -> None:
@@ -335,146 +334,10 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
             if error is not None and (not reply.usage or not self._first_delivery(run_id)):
                 return
             decision = reply.decision
-            record = self._record(reply, run_id, parent_run_id, info, decision, error=error)
+            record = self._pricer.record(reply, run_id, parent_run_id, info, decision, error=error)
         except Exception as exc:  # pricing must never break the user's run
-            record = self._unpriced(reply, run_id, parent_run_id, info, exc, error=error)
+            record = self._pricer.unpriced(reply, run_id, parent_run_id, info, exc, error=error)
         self.add_record(record)
-
-    def _record(
-        self,
-        reply: Reply,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        info: _RunInfo,
-        decision: Mapping[str, Any] | None,
-        *,
-        error: str | None = None,
-        reference: bool = True,
-    ) -> CallRecord:
-        model = reply.model or info.model
-        with self._lock:  # the allowance is shared by concurrent calls
-            free_queries = min(self._free_queries_left, reply.search_queries)
-            self._free_queries_left -= free_queries
-        cost = reference_cost = None
-        if info.service_tier not in SERVICE_TIERS:
-            self._warn_once(
-                f"tier:{info.service_tier}",
-                f"unknown service tier {info.service_tier!r} in run metadata "
-                f"({SERVICE_TIER_METADATA_KEY}); expected one of {', '.join(SERVICE_TIERS)}: "
-                "the call's cost is unknown (None)",
-            )
-        elif not reply.usage or model is None:
-            self._warn_once(
-                f"nousage:{model}",
-                f"a {model or 'model'} reply carried no usage_metadata or model name: "
-                "its cost is unknown (None), not $0",
-            )
-        else:
-            tier: ServiceTier = info.service_tier  # a known tier: checked above
-            when = datetime.fromtimestamp(info.started, timezone.utc)
-            cost = self._price(model, reply, tier, free_queries, when, warn=True)
-            # An all-Pro setup would make the answer calls only (no classifier), and
-            # would ask the image model for an image all the same.
-            if cost is not None and reference and info.role == ROLE_ANSWER:
-                if reply.images:
-                    reference_cost = cost
-                elif self.reference_model:
-                    reference_cost = self._price(
-                        self.reference_model, reply, tier, free_queries, when, warn=False
-                    )
-        return self._call_record(
-            reply,
-            run_id,
-            parent_run_id,
-            info,
-            model=cost.model if cost else model,
-            cost=cost,
-            reference_cost=reference_cost,
-            decision=decision,
-            free_queries=free_queries,
-            error=error,
-        )
-
-    def _price(
-        self,
-        model: str,
-        reply: Reply,
-        tier: ServiceTier,
-        free_queries: int,
-        when: datetime,
-        *,
-        warn: bool,
-    ) -> CostBreakdown | None:
-        cost, problems = price_quietly(
-            model,
-            reply.usage or {},
-            catalog=self.catalog,
-            service_tier=tier,
-            images=reply.images,
-            search_queries=reply.search_queries,
-            free_search_queries=free_queries,
-            at=when,
-        )
-        for category, text in problems if warn else ():
-            self._warn_once(text, text, category)
-        return cost
-
-    def _unpriced(
-        self,
-        reply: Reply | None,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        info: _RunInfo,
-        exc: Exception,
-        *,
-        error: str | None = None,
-    ) -> CallRecord:
-        """The record of a call whose pricing raised: counted, with its cost unknown."""
-        self._warn_once(
-            f"error:{type(exc).__name__}",
-            f"could not price run {run_id}: {exc}: its cost is unknown (None)",
-            UnknownPriceWarning,
-        )
-        reply = reply or Reply(usage=None, model=None, images=[], search_queries=0, decision=None)
-        model = reply.model or info.model
-        return self._call_record(reply, run_id, parent_run_id, info, model=model, error=error)
-
-    def _call_record(
-        self,
-        reply: Reply,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        info: _RunInfo,
-        *,
-        model: str | None,
-        cost: CostBreakdown | None = None,
-        reference_cost: CostBreakdown | None = None,
-        decision: Mapping[str, Any] | None = None,
-        free_queries: int = 0,
-        error: str | None = None,
-    ) -> CallRecord:
-        counts = read_usage(reply.usage)
-        tokens = counts if isinstance(counts, TokenCounts) else _NO_TOKENS  # bad usage: 0
-        return CallRecord(
-            run_id=str(run_id),
-            parent_run_id=str(parent_run_id) if parent_run_id else None,
-            model=model or "unknown",
-            role=info.role,
-            service_tier=info.service_tier,
-            input_tokens=tokens.prompt,
-            cached_tokens=tokens.cached,
-            output_tokens=tokens.output,
-            reasoning_tokens=tokens.reasoning,
-            images=len(reply.images),
-            cost=cost,
-            reference_cost=reference_cost,
-            decision=decision,
-            router_run_id=info.router_run_id or (str(run_id) if decision else None),
-            timestamp=self._clock(),
-            search_queries=reply.search_queries,
-            free_search_queries=free_queries,
-            error=error,
-        )
 
 
 @contextmanager
