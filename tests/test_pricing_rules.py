@@ -202,6 +202,11 @@ def test_free_queries_left_cover_the_first_queries() -> None:
     assert cost.search_cost == Decimal("0.014")
 
 
+def test_negative_search_query_counts_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="search query counts"):
+        price_usage("gemini-3.1-flash-lite", usage(1, 1), search_queries=-1)
+
+
 def test_search_queries_on_a_model_without_a_grounding_price_are_unknown() -> None:
     with pytest.warns(UnknownPriceWarning, match="no search query price"):
         assert price_usage("gemini-3.1-flash-image", usage(10, 0), search_queries=1) is None

@@ -6,11 +6,11 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
 from lc_gemini_router.pricing.costs import CostBreakdown
-from lc_gemini_router.pricing.money import MONEY
+from lc_gemini_router.pricing.money import MONEY, add_money
 
 __all__ = ["CallRecord", "UsageTotals"]
 
@@ -45,15 +45,13 @@ class UsageTotals:
     @property
     def savings(self) -> Decimal:
         """``reference_cost - cost``: what routing saved against the reference model."""
-        with localcontext(MONEY):
-            return self.reference_cost - self.cost
+        return MONEY.subtract(self.reference_cost, self.cost)
 
     def add(self, record: CallRecord) -> UsageTotals:
         """These totals with one more call counted."""
         priced = record.cost is not None
-        with localcontext(MONEY):
-            cost = self.cost + (record.cost.total if record.cost else 0)
-            reference_cost = self.reference_cost + record.reference_total
+        cost = add_money(self.cost, record.cost.total) if record.cost else self.cost
+        reference_cost = add_money(self.reference_cost, record.reference_total)
         return UsageTotals(
             calls=self.calls + 1,
             unpriced_calls=self.unpriced_calls + (0 if priced else 1),

@@ -74,6 +74,7 @@ _VERSION_SUFFIX = re.compile(r"-\d{3}$")
 _RESOURCE_PREFIX = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?(?:publishers/[^/]+/)?models/")
 
 
+@lru_cache(maxsize=1024)  # pure, and asked for on every priced call
 def normalize_model_id(model: str) -> str:
     """Canonical spelling of a model ID: no resource-name prefix, no spaces, lower case.
 
@@ -87,6 +88,8 @@ def normalize_model_id(model: str) -> str:
 
 def utc_day(when: date | datetime | None = None) -> date:
     """The UTC calendar day of ``when`` (now when None); a naive datetime is taken as UTC."""
+    if type(when) is date:  # the usual case, and the cheapest
+        return when
     if when is None:
         return datetime.now(timezone.utc).date()
     if isinstance(when, datetime):

@@ -53,7 +53,7 @@ from lc_gemini_router.pricing.catalog import (
     utc_day,
 )
 from lc_gemini_router.pricing.images import DEFAULT_IMAGE_SIZE, image_sizes
-from lc_gemini_router.pricing.money import MONEY, PER_MILLION
+from lc_gemini_router.pricing.money import MONEY, PER_MILLION, add_money
 from lc_gemini_router.pricing.usage import TokenCounts, read_usage, search_queries
 
 __all__ = [
@@ -106,14 +106,13 @@ class CostBreakdown:
     @property
     def total(self) -> Decimal:
         """Sum of every part, in USD."""
-        with localcontext(MONEY):
-            return (
-                self.input_cost
-                + self.cached_input_cost
-                + self.output_cost
-                + self.image_output_cost
-                + self.search_cost
-            )
+        return add_money(
+            self.input_cost,
+            self.cached_input_cost,
+            self.output_cost,
+            self.image_output_cost,
+            self.search_cost,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe view: money as decimal strings, so no precision is lost."""
@@ -165,7 +164,7 @@ def price_usage(
         rates only secondary sources confirm are priced and warn once per catalog.
 
     Raises:
-        ConfigError: an unknown ``service_tier``.
+        ConfigError: an unknown ``service_tier``, or a negative search query count.
     """
     cost, problems = price_quietly(
         model,
@@ -201,6 +200,9 @@ def price_quietly(
     """
     if service_tier not in SERVICE_TIERS:
         msg = f"unknown service tier {service_tier!r}; expected one of {', '.join(SERVICE_TIERS)}"
+        raise ConfigError(msg)
+    if search_queries < 0 or free_search_queries < 0:
+        msg = f"search query counts must be >= 0, got {search_queries} and {free_search_queries}"
         raise ConfigError(msg)
     counts = read_usage(usage)
     if isinstance(counts, str):
@@ -255,7 +257,7 @@ def price_quietly(
                 )
             )
             return None, problems
-    missing = _missing_rates(rates, counts, image_tokens)
+    missing = _missing_rates(rates, counts)
     if search_queries and entry.grounding is None:
         missing.append("search query")
     if missing:
@@ -301,20 +303,20 @@ def price_quietly(
     return breakdown, problems
 
 
-def _missing_rates(rates: Rates, counts: TokenCounts, image_tokens: int) -> list[str]:
-    """The names of the rates this call needs that the catalog leaves unknown."""
-    needed = {
-        "input": (counts.prompt - counts.cached, rates.input),
-        "cached input": (counts.cached, rates.cached_input),
-        "output": (counts.output - image_tokens, rates.output),
-    }
-    # A rate is needed when tokens are billed at it; input and output always are, so
-    # that a model with no known price is never a silent $0 for an empty reply.
-    return [
-        name
-        for name, (tokens, rate) in needed.items()
-        if rate is None and (tokens or name != "cached input")
-    ]
+def _missing_rates(rates: Rates, counts: TokenCounts) -> list[str]:
+    """The names of the rates this call needs that the catalog leaves unknown.
+
+    Input and output rates are always needed, so that a model with no known price is
+    never a silent $0 for an empty reply; the cached rate only when tokens are cached.
+    """
+    missing = []
+    if rates.input is None:
+        missing.append("input")
+    if rates.cached_input is None and counts.cached:
+        missing.append("cached input")
+    if rates.output is None:
+        missing.append("output")
+    return missing
 
 
 def price_message(

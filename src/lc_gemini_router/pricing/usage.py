@@ -32,31 +32,38 @@ class _BadUsage(ValueError):
     """What is wrong with a usage mapping (caught in :func:`read_usage`)."""
 
 
+def _is_mapping(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # dict first: the usual case
+
+
 def _count(mapping: Mapping[str, Any], key: str, *, required: bool = False) -> int:
     value = mapping.get(key)
+    # An int and not a bool (an int subclass: True is not a token count).
+    if type(value) is int and value >= 0:
+        return value
     if value is None and not required:
         return 0
-    # bool is an int subclass: True is not a token count.
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        msg = f"bad usage: {key}={value!r} is not a whole number >= 0"
-        raise _BadUsage(msg)
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return int(value)  # an int subclass (numpy's, say) that is a count all the same
+    msg = f"bad usage: {key}={value!r} is not a whole number >= 0"
+    raise _BadUsage(msg)
 
 
 def _details(usage: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     details = usage.get(key)
     if details is None:
         return {}
-    if not isinstance(details, Mapping):
+    if not _is_mapping(details):
         msg = f"bad usage: {key}={details!r}"
         raise _BadUsage(msg)
-    return details
+    return details  # type: ignore[no-any-return]
 
 
 def read_usage(usage: object) -> TokenCounts | str:
     """The checked token counts of a ``usage_metadata`` mapping, or what is wrong with it."""
-    if not isinstance(usage, Mapping) or not usage:
+    if not _is_mapping(usage) or not usage:
         return "no usage reported"
+    assert isinstance(usage, Mapping)  # for the type checker: _is_mapping said so
     try:
         prompt = _count(usage, "input_tokens", required=True)
         output = _count(usage, "output_tokens", required=True)
