@@ -196,7 +196,7 @@ def jsonable(value: Any) -> Any:
 def _rates(model: str) -> tuple[Decimal, Decimal]:
     entry = default_catalog().get(model, warn=False)
     tier = entry.tier("standard") if entry else None
-    if tier is None:
+    if tier is None or tier.input is None or tier.output is None:
         msg = f"no standard price for {model}"
         raise LookupError(msg)
     return tier.input, tier.output

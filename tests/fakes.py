@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +16,23 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The start of a PNG of that pixel size: signature and IHDR, as image readers see it."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        body = kind + payload
+        return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def image_block(width: int, height: int) -> dict[str, Any]:
+    """An image content block as langchain-google-genai returns generated images."""
+    data = base64.b64encode(png_header(width, height)).decode()
+    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
 
 
 def make_usage(inp: int, out: int, *, cached: int = 0, thinking: int = 0) -> UsageMetadata:
@@ -41,6 +61,14 @@ class UsageFakeChatModel(BaseChatModel):
     fail: bool = False
     failure: type[Exception] = ModelAPIError
     """What ``fail`` raises: a 5xx by default (retryable, so the router falls back)."""
+    report_model_name: bool = True
+    """False: no chunk names the model, as in a stream that ends without a finishReason."""
+    content: list[str | dict[str, Any]] | None = None
+    """List content (image blocks, say) for ``invoke`` instead of ``text``."""
+    candidates: int = 1
+    """Generations per call (``n``); they share one usage, as langchain-google-genai's do."""
+    extra_metadata: dict[str, Any] = Field(default_factory=dict)
+    """More ``response_metadata`` on ``invoke`` (``grounding_metadata``, say)."""
 
     @property
     def _llm_type(self) -> str:
@@ -64,12 +92,16 @@ class UsageFakeChatModel(BaseChatModel):
         if self.fail:
             msg = "injected failure"
             raise self.failure(msg)
-        message = AIMessage(
-            content=self.text,
-            usage_metadata=self._usage(),
-            response_metadata={"model_name": self.model_name},
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        usage = self._usage()
+        messages = [
+            AIMessage(
+                content=self.text if self.content is None else list(self.content),
+                usage_metadata=usage,
+                response_metadata={"model_name": self.model_name, **self.extra_metadata},
+            )
+            for _ in range(self.candidates)
+        ]
+        return ChatResult(generations=[ChatGeneration(message=m) for m in messages])
 
     def _stream(
         self,
@@ -94,7 +126,9 @@ class UsageFakeChatModel(BaseChatModel):
             chunk = AIMessageChunk(
                 content=word + ("" if last else " "),
                 usage_metadata=chunk_usage,
-                response_metadata={"model_name": self.model_name} if last else {},
+                response_metadata=(
+                    {"model_name": self.model_name} if last and self.report_model_name else {}
+                ),
             )
             if self.fail and last:
                 msg = "injected failure mid-stream"

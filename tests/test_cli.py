@@ -453,5 +453,5 @@ def test_models(capsys: pytest.CaptureFixture[str]) -> None:
     assert "SHUT DOWN 2026-06-25: use gemini-3.1-flash-image" in flat
     assert "deprecated: use gemini-3.1-flash-lite" in flat
     assert "alias nano-banana-2" in flat
-    assert "Catalog as of 2026-11-23." in flat
+    assert "Catalog as of 2026-12-01." in flat
     assert "lanes the router builds (router default;" in flat

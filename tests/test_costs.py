@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import struct
-import zlib
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -21,6 +20,7 @@ from lc_gemini_router import (
 )
 from lc_gemini_router.pricing.catalog import ServiceTier
 from lc_gemini_router.pricing.costs import image_sizes
+from tests.fakes import image_block, png_header
 
 
 def usage(inp: int, out: int, *, cached: int = 0, thinking: int = 0) -> dict[str, object]:
@@ -189,20 +189,11 @@ def test_to_dict_keeps_exact_money_as_strings() -> None:
 # -- images in replies ---------------------------------------------------------------
 
 
-def png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        body = kind + payload
-        return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
-
-
 @pytest.mark.parametrize(
     ("side", "size"), [(512, "512"), (1024, "1K"), (2048, "2K"), (4096, "4K"), (800, "1K")]
 )
 def test_image_size_read_from_png_header(side: int, size: str) -> None:
-    data = base64.b64encode(png(side, side)).decode()
+    data = base64.b64encode(png_header(side, side)).decode()
     message = AIMessage(
         content=[
             {"type": "text", "text": "here"},
@@ -218,7 +209,7 @@ def test_image_of_unknown_format_counts_as_default_1k() -> None:
 
 
 def test_price_message_counts_images_and_reads_model_name() -> None:
-    data = base64.b64encode(png(2048, 1024)).decode()
+    data = base64.b64encode(png_header(2048, 1024)).decode()
     message = AIMessage(
         content=[{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}],
         usage_metadata={"input_tokens": 40, "output_tokens": 1680, "total_tokens": 1720},
@@ -233,3 +224,132 @@ def test_price_message_counts_images_and_reads_model_name() -> None:
 def test_price_message_without_usage_is_unknown() -> None:
     with pytest.warns(UnknownPriceWarning, match="no usage_metadata"):
         assert price_message(AIMessage(content="hi")) is None
+
+
+# -- the audit (issue 15): bad usage, image size classes, exact arithmetic --------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},
+        {"input_tokens": 500},
+        {"input_tokens": -5, "output_tokens": 100},
+        {"input_tokens": 500, "output_tokens": -1},
+        {"input_tokens": 500.7, "output_tokens": 100},
+        {"input_tokens": 500, "output_tokens": 100.2},
+        {"input_tokens": "500", "output_tokens": 100},
+        {"input_tokens": True, "output_tokens": 100},
+        {"input_tokens": 500, "output_tokens": 100, "input_token_details": {"cache_read": 501}},
+        {"input_tokens": 500, "output_tokens": 100, "input_token_details": {"cache_read": -1}},
+        {"input_tokens": 500, "output_tokens": 100, "output_token_details": {"reasoning": 101}},
+        {"input_tokens": 500, "output_tokens": 100, "output_token_details": {"reasoning": 1.5}},
+    ],
+)
+def test_bad_usage_is_a_warning_and_none_never_a_guess(bad: dict[str, object]) -> None:
+    with pytest.warns(UnknownPriceWarning, match="usage"):
+        assert price_usage("gemini-3.1-flash-lite", bad) is None
+
+
+def test_image_tokens_beyond_the_output_are_bad_usage() -> None:
+    # One 2K image is 1,680 output tokens: a reply reporting 1,000 cannot hold it.
+    with pytest.warns(UnknownPriceWarning, match="usage"):
+        assert price_usage("gemini-3.1-flash-image", usage(10, 1000), images=["2K"]) is None
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "size"),
+    [
+        (1376, 768, "1K"),  # 16:9 at 1K: its long side is over 1,024
+        (768, 1376, "1K"),  # 9:16
+        (1584, 672, "1K"),  # 21:9
+        (1264, 848, "1K"),  # 3:2
+        (688, 384, "512"),  # 16:9 at 512
+        (2752, 1536, "2K"),  # 16:9 at 2K
+        (1696, 2528, "2K"),  # 2:3 at 2K
+        (5504, 3072, "4K"),  # 16:9 at 4K
+        (6336, 2688, "4K"),  # 21:9 at 4K
+    ],
+)
+def test_non_square_images_are_classed_by_area(width: int, height: int, size: str) -> None:
+    assert image_sizes(AIMessage(content=[image_block(width, height)])) == [size]
+
+
+def test_a_non_square_1k_image_is_billed_as_1k() -> None:
+    message = AIMessage(
+        content=[image_block(1376, 768)],
+        usage_metadata={"input_tokens": 20, "output_tokens": 1120, "total_tokens": 1140},
+        response_metadata={"model_name": "gemini-3.1-flash-image"},
+    )
+    cost = price_message(message)
+    assert cost is not None
+    assert cost.image_tokens == 1120 and cost.output_tokens == 0
+    assert cost.total == Decimal("0.000005") + Decimal("0.0672")
+
+
+def test_money_is_exact_whatever_decimal_context_is_active() -> None:
+    with localcontext() as ctx:
+        ctx.prec = 3  # a caller's low precision must not round our money
+        cost = price_usage("gemini-3.1-pro-preview", usage(1234, 567, cached=100))
+        assert cost is not None
+        assert cost.total == Decimal("0.009092")
+        assert cost.to_dict()["total"] == "0.009092"
+
+
+def test_full_vertex_model_paths_are_recognised() -> None:
+    path = "projects/my-proj/locations/us-central1/publishers/google/models/gemini-3.1-pro-preview"
+    cost = price_usage(path, usage(500, 100))
+    assert cost is not None
+    assert cost.model == "gemini-3.1-pro-preview"
+    assert cost.total == Decimal("0.0022")
+
+
+@pytest.mark.parametrize(
+    ("block", "sizes"),
+    [
+        # GIF: little-endian width and height after the signature
+        (
+            {
+                "type": "image",
+                "base64": base64.b64encode(b"GIF89a" + struct.pack("<HH", 512, 512)).decode(),
+            },
+            ["512"],
+        ),
+        # WebP (VP8X): 24-bit width-1 and height-1
+        (
+            {
+                "type": "image",
+                "base64": base64.b64encode(
+                    b"RIFF\0\0\0\0WEBPVP8X"
+                    + b"\0" * 8
+                    + (2751).to_bytes(3, "little")
+                    + (1535).to_bytes(3, "little")
+                ).decode(),
+            },
+            ["2K"],
+        ),
+        # JPEG: an APP0 segment, then SOF0 with height and width
+        (
+            {
+                "type": "media",
+                "mime_type": "image/jpeg",
+                "data": b"\xff\xd8\xff\xe0\x00\x04\x00\x00\xff\xc0\x00\x11\x08"
+                + struct.pack(">HH", 768, 1376)
+                + b"\x03"
+                + b"\x00" * 9,
+            },
+            ["1K"],
+        ),
+        ({"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}, ["1K"]),
+        ({"type": "image", "base64": "not base64 at all!"}, ["1K"]),
+        ({"type": "text", "text": "no image here"}, []),
+        ("plain string part", []),
+    ],
+)
+def test_image_formats_and_blocks(block: object, sizes: list[str]) -> None:
+    # An image whose size cannot be read counts as Gemini's default, 1K.
+    assert image_sizes(AIMessage(content=[block])) == sizes  # type: ignore[list-item]
+
+
+def test_a_text_reply_has_no_images() -> None:
+    assert image_sizes(AIMessage(content="just text")) == []

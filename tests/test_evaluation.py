@@ -176,6 +176,7 @@ def cost(model: str, input_tokens: int, output_tokens: int) -> Decimal:
     rates = default_catalog().get(model)
     assert rates is not None
     standard = rates.standard
+    assert standard.input is not None and standard.output is not None
     return (input_tokens * standard.input + output_tokens * standard.output) / Decimal(1_000_000)
 
 

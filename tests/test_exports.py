@@ -44,11 +44,13 @@ EXPECTED = {
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
+    "UnverifiedPriceWarning",
     "UsageTotals",
     "__version__",
     "default_catalog",
     "get_gemini_cost_callback",
     "load_catalog",
+    "price_cache_storage",
     "price_message",
     "price_usage",
 }

@@ -16,6 +16,7 @@ from lc_gemini_router import (
     default_catalog,
     load_catalog,
 )
+from lc_gemini_router.pricing.catalog import SERVICE_TIERS
 
 REQUIRED = [
     "gemini-3.1-pro-preview",
@@ -34,9 +35,11 @@ def test_packaged_catalog_covers_model_with_date_and_source(model: str) -> None:
     assert entry is not None
     assert entry.as_of == date(2026, 11, 23)
     assert entry.source
-    assert entry.standard.input > 0 and entry.standard.output > 0
-    assert entry.batch is not None
-    assert entry.batch.input == entry.standard.input / 2
+    standard, batch = entry.standard, entry.batch
+    assert standard.input is not None and standard.output is not None
+    assert standard.input > 0 and standard.output > 0
+    assert batch is not None and batch.input is not None
+    assert batch.input == standard.input / 2
 
 
 def test_pro_is_eight_times_flash_lite() -> None:
@@ -44,6 +47,7 @@ def test_pro_is_eight_times_flash_lite() -> None:
     pro = catalog.get("gemini-3.1-pro-preview")
     lite = catalog.get("gemini-3.1-flash-lite")
     assert pro is not None and lite is not None
+    assert lite.standard.input is not None and lite.standard.output is not None
     assert pro.standard.input == 8 * lite.standard.input
     assert pro.standard.output == 8 * lite.standard.output
 
@@ -83,7 +87,7 @@ def test_ensure_servable_warns_for_deprecated_and_accepts_unknown() -> None:
     catalog = default_catalog()
     with pytest.warns(ModelLifecycleWarning, match="gemini-3.1-flash-lite-preview"):
         assert catalog.ensure_servable("gemini-3.1-flash-lite-preview") is not None
-    assert catalog.ensure_servable("gemini-3.8-flash") is None  # newer than the catalog
+    assert catalog.ensure_servable("gemini-3.7-flash") is None  # not in the catalog
 
 
 def test_with_prices_negotiated_long_context_and_new_model() -> None:
@@ -91,7 +95,7 @@ def test_with_prices_negotiated_long_context_and_new_model() -> None:
         default_catalog()
         .with_prices("gemini-3.1-pro-preview", input="1.60", output="9.60")
         .with_prices("gemini-3.1-pro-preview", long_context=True, input="3.20")
-        .with_prices("gemini-3.8-flash", input="0.5", output="3", cached_input="0.05")
+        .with_prices("gemini-3.7-flash", input="0.5", output="3", cached_input="0.05")
     )
     pro = catalog.get("gemini-3.1-pro-preview")
     assert pro is not None and pro.standard.long_context is not None
@@ -99,7 +103,7 @@ def test_with_prices_negotiated_long_context_and_new_model() -> None:
     assert pro.standard.cached_input == Decimal("0.20")  # untouched
     assert pro.standard.long_context.input == Decimal("3.20")
     assert pro.source == "user override"
-    assert "gemini-3.8-flash" in catalog and "gemini-3.8-flash" not in default_catalog()
+    assert "gemini-3.7-flash" in catalog and "gemini-3.7-flash" not in default_catalog()
 
 
 @pytest.mark.parametrize(
@@ -188,3 +192,96 @@ def test_catalog_is_iterable_and_sized() -> None:
     assert isinstance(catalog, PriceCatalog)
     assert "models/gemini-3.1-pro-preview" in catalog
     assert 42 not in catalog
+
+
+# -- the audit (issue 15) ------------------------------------------------------------
+
+
+def test_with_prices_reaches_every_tier_and_band_unless_narrowed() -> None:
+    free = default_catalog().with_prices(
+        "gemini-3.1-flash-lite", input="0", output="0", cached_input="0"
+    )
+    lite = free.get("gemini-3.1-flash-lite")
+    assert lite is not None
+    for tier in SERVICE_TIERS:
+        rates = lite.tier(tier)
+        assert rates is not None
+        assert (rates.input, rates.output, rates.cached_input) == (Decimal(0),) * 3, tier
+    pro = default_catalog().with_prices("gemini-3.1-pro-preview", input="1.60")
+    entry = pro.get("gemini-3.1-pro-preview")
+    assert entry is not None and entry.batch is not None
+    assert entry.standard.long_context is not None and entry.batch.long_context is not None
+    assert entry.standard.input == entry.standard.long_context.input == Decimal("1.60")
+    assert entry.batch.input == entry.batch.long_context.input == Decimal("1.60")
+    assert entry.standard.output == Decimal("12.00")  # only the rates named change
+
+
+def test_with_prices_narrowed_to_one_tier_and_band() -> None:
+    catalog = default_catalog().with_prices(
+        "gemini-3.1-pro-preview", tier="standard", long_context=False, input="1.60"
+    )
+    entry = catalog.get("gemini-3.1-pro-preview")
+    assert entry is not None and entry.batch is not None
+    assert entry.standard.long_context is not None
+    assert entry.standard.input == Decimal("1.60")
+    assert entry.standard.long_context.input == Decimal("4.00")  # the other band
+    assert entry.batch.input == Decimal("1.00")  # the other tiers
+
+
+def test_vertex_path_of_a_retired_model_raises_naming_the_replacement() -> None:
+    path = "projects/p/locations/global/publishers/google/models/gemini-3.1-flash-image-preview"
+    with pytest.raises(RetiredModelError, match="use 'gemini-3.1-flash-image' instead"):
+        default_catalog().ensure_servable(path)
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "match"),
+    [
+        ("gemini-3.1-flash-lite", {"long_context": True, "input": "1"}, "no long-context"),
+        ("gemini-3.1-flash-image", {"tier": "flex", "input": "0.1"}, "no flex rates"),
+        ("gemini-3.1-flash-lite", {"input": "cheap"}, "rates must be numbers"),
+        ("gemini-x", {"tier": "batch", "input": "1", "output": "2"}, "standard rates first"),
+    ],
+)
+def test_with_prices_rejects_overrides_it_cannot_apply(
+    model: str, kwargs: dict[str, str], match: str
+) -> None:
+    with pytest.raises(ConfigError, match=match):
+        default_catalog().with_prices(model, **kwargs)  # type: ignore[arg-type]
+
+
+def test_with_prices_adds_a_tier_the_model_lacks() -> None:
+    catalog = default_catalog().with_prices(
+        "gemini-3.1-flash-image", tier="flex", input="0.125", output="0.75"
+    )
+    entry = catalog.get("gemini-3.1-flash-image")
+    assert entry is not None and entry.flex is not None
+    assert (entry.flex.input, entry.flex.output) == (Decimal("0.125"), Decimal("0.75"))
+
+
+def test_dated_entries_replace_only_the_periods_they_overlap() -> None:
+    catalog = default_catalog()
+    later = catalog.periods("gemini-3.8-flash")[1]
+    cheaper = later.model_copy(
+        update={"standard": later.standard.model_copy(update={"input": Decimal("1.20")})}
+    )
+    updated = catalog.with_model(cheaper)
+    periods = updated.periods("gemini-3.8-flash")
+    assert [p.standard.input for p in periods] == [Decimal("0.75"), Decimal("1.20")]
+    # merged(): the other catalog's model keeps only its own periods.
+    flat = PriceCatalog([cheaper.model_copy(update={"effective_from": None})])
+    assert len(catalog.merged(flat).periods("gemini-3.8-flash")) == 1
+
+
+def test_a_model_priced_only_from_a_future_day(tmp_path: Path) -> None:
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        '[[models]]\nid = "m"\nas_of = 2026-12-01\nsource = "s"\neffective_from = 2999-01-01\n'
+        '[models.standard]\ninput = "1"\noutput = "2"\n'
+    )
+    catalog = load_catalog(path)
+    assert catalog.get("m") is None  # nothing in force today
+    current = catalog.current("m")  # its lifecycle is still known
+    assert current is not None and current.effective_from == date(2999, 1, 1)
+    assert [e.id for e in catalog] == ["m"]
+    assert repr(catalog.with_free_tier()) == "PriceCatalog(1 models, as_of=None, free_tier=True)"

@@ -25,11 +25,10 @@ if TYPE_CHECKING:
     from lc_gemini_router.budgets.spec import Budget
     from lc_gemini_router.budgets.status import BudgetStatus
     from lc_gemini_router.callbacks.handler import (
-        CallRecord,
         GeminiCostCallbackHandler,
-        UsageTotals,
         get_gemini_cost_callback,
     )
+    from lc_gemini_router.callbacks.records import CallRecord, UsageTotals
     from lc_gemini_router.classify.decision_model import GeminiDecisionModel
     from lc_gemini_router.config import ClassifierSettings, LaneSpec, RouterConfig
     from lc_gemini_router.errors import (
@@ -47,8 +46,10 @@ if TYPE_CHECKING:
         UnknownLaneError,
         UnknownPriceWarning,
         UnsupportedInputError,
+        UnverifiedPriceWarning,
     )
     from lc_gemini_router.keys import COST_EVENT, DECISION_EVENT, WASTED_EVENT
+    from lc_gemini_router.pricing.caching import price_cache_storage
     from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, load_catalog
     from lc_gemini_router.pricing.costs import CostBreakdown, price_message, price_usage
     from lc_gemini_router.router import GeminiRouter
@@ -75,7 +76,7 @@ _LAZY: dict[str, str] = {
     "BudgetLedger": "lc_gemini_router.state",
     "BudgetStatus": "lc_gemini_router.budgets.status",
     "COST_EVENT": "lc_gemini_router.keys",
-    "CallRecord": "lc_gemini_router.callbacks.handler",
+    "CallRecord": "lc_gemini_router.callbacks.records",
     "CircuitBreaker": "lc_gemini_router.state",
     "ClassifierError": "lc_gemini_router.errors",
     "ClassifierScore": "lc_gemini_router.routing.policy",
@@ -106,11 +107,13 @@ _LAZY: dict[str, str] = {
     "UnknownLaneError": "lc_gemini_router.errors",
     "UnknownPriceWarning": "lc_gemini_router.errors",
     "UnsupportedInputError": "lc_gemini_router.errors",
-    "UsageTotals": "lc_gemini_router.callbacks.handler",
+    "UnverifiedPriceWarning": "lc_gemini_router.errors",
+    "UsageTotals": "lc_gemini_router.callbacks.records",
     "WASTED_EVENT": "lc_gemini_router.keys",
     "default_catalog": "lc_gemini_router.pricing.catalog",
     "get_gemini_cost_callback": "lc_gemini_router.callbacks.handler",
     "load_catalog": "lc_gemini_router.pricing.catalog",
+    "price_cache_storage": "lc_gemini_router.pricing.caching",
     "price_message": "lc_gemini_router.pricing.costs",
     "price_usage": "lc_gemini_router.pricing.costs",
 }
@@ -172,11 +175,13 @@ __all__ = [
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
+    "UnverifiedPriceWarning",
     "UsageTotals",
     "__version__",
     "default_catalog",
     "get_gemini_cost_callback",
     "load_catalog",
+    "price_cache_storage",
     "price_message",
     "price_usage",
 ]

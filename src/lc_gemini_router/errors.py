@@ -24,6 +24,7 @@ warning class, so callers can catch or filter the whole family at once::
 
     GeminiRouterWarning (UserWarning)
     ├── UnknownPriceWarning                   a model with no price: its cost is None
+    ├── UnverifiedPriceWarning                a price only secondary sources confirm
     ├── ModelLifecycleWarning                 a deprecated or shut-down model ID
     ├── ApiVersionWarning                     a lane whose API version does not serve its model
     └── StoreUnavailableWarning               a shared store did not answer; the call went on
@@ -56,6 +57,7 @@ __all__ = [
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
+    "UnverifiedPriceWarning",
 ]
 
 
@@ -261,6 +263,13 @@ class GeminiRouterWarning(UserWarning):
 
 class UnknownPriceWarning(GeminiRouterWarning):
     """A call whose model has no price in the catalog; its cost is reported as None."""
+
+
+class UnverifiedPriceWarning(GeminiRouterWarning):
+    """A call priced at rates that only secondary sources confirm (catalog ``verified = false``).
+
+    Issued the first time such a price is used with a catalog; the cost is computed.
+    """
 
 
 class ModelLifecycleWarning(GeminiRouterWarning):

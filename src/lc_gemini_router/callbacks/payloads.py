@@ -17,8 +17,9 @@ from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from lc_gemini_router.keys import ROUTER_METADATA_KEY
-from lc_gemini_router.pricing.catalog import PriceCatalog
+from lc_gemini_router.pricing.catalog import PriceCatalog, ServiceTier
 from lc_gemini_router.pricing.costs import CostBreakdown, image_sizes, price_quietly
+from lc_gemini_router.pricing.usage import search_queries
 from lc_gemini_router.routing.policy import RouteDecision, estimate_tokens
 
 if TYPE_CHECKING:
@@ -39,12 +40,13 @@ __all__ = [
 
 @dataclass
 class StreamTally:
-    """Usage, model name and generated images gathered from a lane's chunks."""
+    """Usage, model name, generated images and search queries gathered from a lane's chunks."""
 
     usage: UsageMetadata | None = None
     model_name: str | None = None
     images: list[str] = field(default_factory=list)
     chunks: int = 0
+    search_queries: int = 0
 
     def add(self, chunk: ChatGenerationChunk) -> None:
         message = chunk.message
@@ -57,6 +59,7 @@ class StreamTally:
             self.model_name = name
         if not isinstance(message.content, str):
             self.images.extend(image_sizes(message))
+        self.search_queries += search_queries(message)
 
 
 def money(cost: CostBreakdown | None) -> dict[str, Any] | None:
@@ -81,7 +84,11 @@ def gateway_info(decision: RouteDecision) -> dict[str, Any]:
 
 
 def classifier_report(
-    outcome: ClassifierOutcome | None, default_model: str, catalog: PriceCatalog | None
+    outcome: ClassifierOutcome | None,
+    default_model: str,
+    catalog: PriceCatalog | None,
+    *,
+    service_tier: ServiceTier = "standard",
 ) -> dict[str, Any] | None:
     """The classifier call as reported with the answer: error, input size, tokens, cost."""
     if outcome is None:
@@ -94,7 +101,9 @@ def classifier_report(
     raw = outcome.raw
     if raw is not None and raw.usage_metadata:
         model = raw.response_metadata.get("model_name")
-        cost, _ = price_quietly(model or default_model, raw.usage_metadata, catalog=catalog)
+        cost, _ = price_quietly(
+            model or default_model, raw.usage_metadata, catalog=catalog, service_tier=service_tier
+        )
         report.update(
             model=model,
             input_tokens=raw.usage_metadata.get("input_tokens", 0),
@@ -116,6 +125,7 @@ def answer_report(
     catalog: PriceCatalog | None,
     *,
     budget: dict[str, Any] | None = None,
+    service_tier: ServiceTier = "standard",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Price the answer: its cost metadata entry and the cost event's data.
 
@@ -123,7 +133,14 @@ def answer_report(
     """
     cost = None
     if tally.usage and tally.model_name:
-        cost, _ = price_quietly(tally.model_name, tally.usage, catalog=catalog, images=tally.images)
+        cost, _ = price_quietly(
+            tally.model_name,
+            tally.usage,
+            catalog=catalog,
+            service_tier=service_tier,
+            images=tally.images,
+            search_queries=tally.search_queries,
+        )
     priced = money(cost)
     usage = dict(tally.usage) if tally.usage else None
     payload = {
@@ -143,16 +160,25 @@ def annotate(
     catalog: PriceCatalog | None,
     *,
     budget: dict[str, Any] | None = None,
+    service_tier: ServiceTier = "standard",
 ) -> dict[str, Any]:
-    """Put decision and cost on a complete answer; returns the cost event's data."""
+    """Put decision and cost on a complete answer; returns the cost event's data.
+
+    With several candidates (``n`` > 1) the usage covers them all, and every
+    candidate's images and searches are priced; the metadata goes on the first.
+    """
     generation = result.generations[0]
     message = generation.message
+    messages = [g.message for g in result.generations]
     tally = StreamTally(
         usage=getattr(message, "usage_metadata", None),
         model_name=message.response_metadata.get("model_name"),
-        images=image_sizes(message),
+        images=[size for m in messages for size in image_sizes(m)],
+        search_queries=sum(search_queries(m) for m in messages),
     )
-    cost_meta, payload = answer_report(decision, report, tally, catalog, budget=budget)
+    cost_meta, payload = answer_report(
+        decision, report, tally, catalog, budget=budget, service_tier=service_tier
+    )
     message.response_metadata[ROUTER_METADATA_KEY] = {
         "decision": payload["decision"],  # dumped once, shared with the event
         "classifier": report,
@@ -189,6 +215,8 @@ def waste_payload(
     messages: Sequence[BaseMessage],
     lite_model: str,
     catalog: PriceCatalog | None,
+    *,
+    service_tier: ServiceTier = "standard",
 ) -> dict[str, Any]:
     """What cancelled speculative work consumed: its chunks' usage, or an estimate."""
     usage: dict[str, Any] | None = dict(tally.usage) if tally.usage else None
@@ -198,5 +226,5 @@ def waste_payload(
         prompt = estimate_tokens(messages)
         usage = {"input_tokens": prompt, "output_tokens": 0, "total_tokens": prompt}
     model = tally.model_name or lite_model
-    cost, _ = price_quietly(model, usage, catalog=catalog)
+    cost, _ = price_quietly(model, usage, catalog=catalog, service_tier=service_tier)
     return {"model": model, "usage": usage, "estimated": estimated, "cost": money(cost)}

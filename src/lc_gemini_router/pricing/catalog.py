@@ -2,7 +2,10 @@
 
 Prices live in a data file (``data/prices.toml`` in the package), never in code.
 Each entry carries its lifecycle (preview / GA / deprecated / shut down, with the
-replacement ID), its rates per service tier, and where and when they were checked.
+replacement ID), its rates per service tier, and where and when they were checked; a
+model whose prices change on a date has one entry per price period. The records
+themselves (``ModelPrice``, ``Rates``...) are in :mod:`lc_gemini_router.pricing.entries`
+and importable from here too.
 
 Example:
     >>> from lc_gemini_router import default_catalog
@@ -16,20 +19,32 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from lc_gemini_router.errors import ConfigError, ModelLifecycleWarning, RetiredModelError
+from lc_gemini_router.pricing.entries import (
+    SERVICE_TIERS,
+    CacheStoragePrice,
+    GroundingPrice,
+    ModelPrice,
+    ModelStatus,
+    Rates,
+    ServiceTier,
+    TierPrices,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,6 +53,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = [
     "SERVICE_TIERS",
+    "CacheStoragePrice",
     "GroundingPrice",
     "ModelPrice",
     "ModelStatus",
@@ -48,146 +64,94 @@ __all__ = [
     "default_catalog",
     "load_catalog",
     "normalize_model_id",
+    "utc_day",
 ]
-
-ServiceTier = Literal["standard", "batch", "flex", "priority"]
-SERVICE_TIERS: tuple[ServiceTier, ...] = get_args(ServiceTier)
-ModelStatus = Literal["preview", "ga", "deprecated", "shutdown"]
-
-_NonNegative = Field(ge=0)
-
-
-class Rates(BaseModel):
-    """USD per 1M tokens for one tier (and one prompt-size band) of one model."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    input: Decimal = _NonNegative
-    """Fresh (uncached) input tokens, including tool-use prompt tokens."""
-    output: Decimal = _NonNegative
-    """Output tokens, thinking tokens included (Gemini bills thinking as output)."""
-    cached_input: Decimal = _NonNegative
-    """Input tokens read from the context cache."""
-    image_output: Decimal | None = Field(default=None, ge=0)
-    """Generated image tokens; None for models that do not generate images."""
-
-
-class TierPrices(Rates):
-    """Rates of one service tier, with the optional long-prompt band."""
-
-    long_context: Rates | None = None
-    """Rates for a whole request whose prompt exceeds the model's long-context threshold."""
-
-
-class GroundingPrice(BaseModel):
-    """Grounding with Google Search / Maps: a fee per 1,000 queries past a free quota."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    usd_per_1k_queries: Decimal = _NonNegative
-    free_queries_per_month: int = Field(default=0, ge=0)
-
-
-class ModelPrice(BaseModel):
-    """One model of the catalog: identity, lifecycle, and prices per service tier."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(min_length=1)
-    display_name: str = ""
-    aliases: tuple[str, ...] = ()
-    status: ModelStatus = "ga"
-    released: date | None = None
-    deprecated_on: date | None = None
-    shutdown_on: date | None = None
-    replacement: str | None = None
-    """The model ID to move to when this one is deprecated or shut down."""
-    as_of: date
-    """When these figures were last checked."""
-    source: str = Field(min_length=1)
-    """Where the figures come from."""
-    long_context_threshold: int | None = Field(default=None, gt=0)
-    """Prompt size (tokens) above which a tier's ``long_context`` rates apply."""
-    free_tier: bool = False
-    grounding: GroundingPrice | None = None
-    image_tokens: dict[str, int] = Field(default_factory=dict)
-    """Output tokens per generated image, by size (``"512"``, ``"1K"``, ``"2K"``, ``"4K"``)."""
-    standard: TierPrices
-    batch: TierPrices | None = None
-    flex: TierPrices | None = None
-    priority: TierPrices | None = None
-
-    @model_validator(mode="after")
-    def _check_consistency(self) -> ModelPrice:
-        tiers = [t for t in (self.standard, self.batch, self.flex, self.priority) if t]
-        if any(t.long_context for t in tiers) and self.long_context_threshold is None:
-            msg = f"{self.id}: long_context rates need long_context_threshold"
-            raise ValueError(msg)
-        if self.image_tokens and self.standard.image_output is None:
-            msg = f"{self.id}: image_tokens given but standard.image_output is missing"
-            raise ValueError(msg)
-        return self
-
-    def tier(self, service_tier: ServiceTier) -> TierPrices | None:
-        """The prices of one service tier, or None when the catalog has none for it."""
-        prices: TierPrices | None = getattr(self, service_tier)
-        return prices
-
-    @property
-    def retired(self) -> bool:
-        """True once Gemini no longer serves this model ID."""
-        return self.status == "shutdown"
-
-    def lifecycle_notice(self) -> str | None:
-        """A sentence naming the replacement when the ID is deprecated or shut down."""
-        if self.status not in ("deprecated", "shutdown"):
-            return None
-        when = self.shutdown_on if self.status == "shutdown" else self.deprecated_on
-        state = "has been shut down" if self.status == "shutdown" else "is deprecated"
-        msg = f"model {self.id!r} {state}"
-        if when:
-            msg += f" (since {when.isoformat()})"
-        if self.replacement:
-            msg += f"; use {self.replacement!r} instead"
-        return msg
-
 
 # Versioned IDs such as "gemini-3.1-flash-lite-001" share the base model's price.
 _VERSION_SUFFIX = re.compile(r"-\d{3}$")
-_PREFIXES = ("models/", "publishers/google/models/")
+# "models/x", "publishers/google/models/x", and Vertex AI's full resource name
+# "projects/P/locations/L/publishers/google/models/x" all name model x.
+_RESOURCE_PREFIX = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?(?:publishers/[^/]+/)?models/")
 
 
+@lru_cache(maxsize=1024)  # pure, and asked for on every priced call
 def normalize_model_id(model: str) -> str:
-    """Canonical spelling of a model ID: no ``models/`` prefix, no spaces, lower case.
+    """Canonical spelling of a model ID: no resource-name prefix, no spaces, lower case.
 
     >>> normalize_model_id(" models/Gemini-3.1-Flash-Lite ")
     'gemini-3.1-flash-lite'
+    >>> normalize_model_id("projects/p/locations/us/publishers/google/models/gemini-3.1-pro")
+    'gemini-3.1-pro'
     """
-    name = model.strip().lower()
-    for prefix in _PREFIXES:
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-    return name
+    return _RESOURCE_PREFIX.sub("", model.strip().lower(), count=1)
+
+
+def utc_day(when: date | datetime | None = None) -> date:
+    """The UTC calendar day of ``when`` (now when None); a naive datetime is taken as UTC."""
+    if type(when) is date:  # the usual case, and the cheapest
+        return when
+    if when is None:
+        return datetime.now(timezone.utc).date()
+    if isinstance(when, datetime):
+        return when.astimezone(timezone.utc).date() if when.tzinfo else when.date()
+    return when
+
+
+def _overlap(a: ModelPrice, b: ModelPrice) -> bool:
+    """Whether two price periods share a day (open ends reach as far as dates go)."""
+    a_from, a_until = a.effective_from or date.min, a.effective_until or date.max
+    b_from, b_until = b.effective_from or date.min, b.effective_until or date.max
+    return a_from <= b_until and b_from <= a_until
+
+
+def _start(entry: ModelPrice) -> date:
+    return entry.effective_from or date.min
 
 
 class PriceCatalog:
-    """An immutable set of :class:`ModelPrice` records, looked up by ID or alias.
+    """An immutable set of :class:`ModelPrice` records, looked up by ID or alias and date.
 
     Build one with :func:`default_catalog` (the packaged data), :func:`load_catalog`
-    (your own file), or derive one with :meth:`with_prices` / :meth:`merged`.
+    (your own file), or derive one with :meth:`with_prices` / :meth:`merged` /
+    :meth:`with_free_tier`. Iterating yields one entry per model: the one in force today
+    (or, for a model without one, its nearest period); :meth:`periods` lists them all.
+
+    Args:
+        models: the entries; several per ID when its prices change on dates.
+        as_of: when the catalog as a whole was last checked.
+        free_tier: price calls on a free-tier key: every model that has a free tier
+            costs $0, and each breakdown says so (``CostBreakdown.free_tier``).
+
+    Raises:
+        ConfigError: two periods of one model overlap.
     """
 
-    def __init__(self, models: Iterable[ModelPrice], *, as_of: date | None = None) -> None:
-        self._models: dict[str, ModelPrice] = {}
-        self._lookup: dict[str, str] = {}
+    def __init__(
+        self,
+        models: Iterable[ModelPrice],
+        *,
+        as_of: date | None = None,
+        free_tier: bool = False,
+    ) -> None:
         self.as_of = as_of
+        self.free_tier = free_tier
+        grouped: dict[str, list[ModelPrice]] = {}
         for entry in models:
-            key = normalize_model_id(entry.id)
-            self._models[key] = entry
-        for key, entry in self._models.items():
-            self._lookup[key] = key
-            for alias in entry.aliases:
+            grouped.setdefault(normalize_model_id(entry.id), []).append(entry)
+        self._periods: dict[str, tuple[ModelPrice, ...]] = {}
+        for key, entries in grouped.items():
+            entries.sort(key=_start)
+            for earlier, later in itertools.pairwise(entries):
+                if _overlap(earlier, later):
+                    msg = f"price periods of {key!r} overlap: give each an effective date range"
+                    raise ConfigError(msg)
+            self._periods[key] = tuple(entries)
+        self._lookup: dict[str, str] = {key: key for key in self._periods}
+        for key, periods in self._periods.items():
+            for alias in {a for entry in periods for a in entry.aliases}:
                 self._lookup.setdefault(normalize_model_id(alias), key)
+        self._warned: set[str] = set()
+        self._warned_lock = threading.Lock()
 
     # -- construction -------------------------------------------------------------
 
@@ -209,100 +173,149 @@ class PriceCatalog:
         as_of = data.get("as_of")
         return cls(models, as_of=as_of if isinstance(as_of, date) else None)
 
+    def _derived(self, models: Iterable[ModelPrice], *, as_of: date | None = None) -> PriceCatalog:
+        return PriceCatalog(models, as_of=as_of or self.as_of, free_tier=self.free_tier)
+
+    def entries(self) -> Iterator[ModelPrice]:
+        """Every price period of every model."""
+        for periods in self._periods.values():
+            yield from periods
+
     def with_model(self, entry: ModelPrice) -> PriceCatalog:
-        """A copy of this catalog with ``entry`` added or replacing the same ID."""
-        return PriceCatalog([*self._models.values(), entry], as_of=self.as_of)
+        """A copy with ``entry`` added, replacing the periods of its ID that it overlaps.
+
+        An entry without effective dates replaces every period of its model.
+        """
+        key = normalize_model_id(entry.id)
+        kept = [
+            e for e in self.entries() if normalize_model_id(e.id) != key or not _overlap(e, entry)
+        ]
+        return self._derived([*kept, entry])
+
+    def with_free_tier(self, enabled: bool = True) -> PriceCatalog:
+        """A copy that prices calls as made with a free-tier key (``enabled=True``).
+
+        Models with a free tier (``free_tier = true`` in the data) then cost $0 and
+        their breakdowns say ``free_tier=True``; models without one keep their prices.
+        """
+        return PriceCatalog(self.entries(), as_of=self.as_of, free_tier=enabled)
 
     def with_prices(
         self,
         model: str,
         *,
-        tier: ServiceTier = "standard",
-        long_context: bool = False,
+        tier: ServiceTier | None = None,
+        long_context: bool | None = None,
         **rates: str | int | Decimal,
     ) -> PriceCatalog:
         """A copy of this catalog with some rates of one model replaced.
 
-        Use it for negotiated prices, or to price a free-tier key at $0. Rates are
-        USD per 1M tokens (``input``, ``output``, ``cached_input``, ``image_output``).
-        A model the catalog does not know is added; it then needs ``input``,
-        ``output`` and ``cached_input``.
+        Use it for negotiated prices, or any rate the catalog lacks. Rates are USD per
+        1M tokens (``input``, ``output``, ``cached_input``, ``image_output``); only the
+        rates named change. An override reaches **every service tier, both prompt-size
+        bands and every price period** of the model, unless narrowed:
+
+        - ``tier="standard"`` (or ``batch``, ``flex``, ``priority``): that tier only;
+          naming a tier the model lacks adds it (then give ``input`` and ``output``).
+        - ``long_context=False``: the base band only; ``True``: the > threshold band only.
+
+        A model the catalog does not know is added with standard rates (it needs
+        ``input`` and ``output``). For a free-tier key, use :meth:`with_free_tier`.
 
         Raises:
-            ConfigError: an unknown rate name, a negative rate, or a new model
-                with missing rates.
+            ConfigError: an unknown rate name or tier, a rate that is not a number >= 0,
+                a new model without ``input`` and ``output``, or ``long_context=True``
+                for a model without long-context rates.
         """
-        if tier not in SERVICE_TIERS:
+        if tier is not None and tier not in SERVICE_TIERS:
             msg = f"unknown service tier {tier!r}; expected one of {', '.join(SERVICE_TIERS)}"
             raise ConfigError(msg)
         unknown = set(rates) - set(Rates.model_fields)
         if unknown:
             msg = f"unknown rate name(s) {sorted(unknown)}; expected {sorted(Rates.model_fields)}"
             raise ConfigError(msg)
-        values = {name: Decimal(str(value)) for name, value in rates.items()}
-        existing = self.get(model, warn=False)
         try:
-            if existing is None:
-                if long_context or tier != "standard":
-                    msg = f"model {model!r} is not in the catalog: give its standard rates first"
-                    raise ConfigError(msg)
-                entry = ModelPrice(
-                    id=normalize_model_id(model),
-                    as_of=date.today(),
-                    source="user override",
-                    standard=TierPrices.model_validate(values),
-                )
-                return self.with_model(entry)
-            current = existing.tier(tier)
-            if long_context:
-                if current is None or current.long_context is None:
-                    msg = f"model {existing.id!r} has no long-context {tier} rates to override"
-                    raise ConfigError(msg)
-                band = Rates.model_validate({**current.long_context.model_dump(), **values})
-                new_tier = current.model_copy(update={"long_context": band})
-            elif current is None:
-                new_tier = TierPrices.model_validate(values)
-            else:
-                new_tier = TierPrices.model_validate({**current.model_dump(), **values})
-        except ValidationError as exc:
-            msg = f"invalid price override for {model!r} ({tier}): {exc}"
+            values = {name: Decimal(str(value)) for name, value in rates.items()}
+        except ArithmeticError as exc:  # decimal.InvalidOperation
+            msg = f"invalid price override for {model!r}: rates must be numbers ({rates})"
             raise ConfigError(msg) from exc
-        updated = existing.model_copy(update={tier: new_tier, "source": "user override"})
-        return self.with_model(updated)
+        periods = self.periods(model)
+        try:
+            if not periods:
+                return self.with_model(_new_model(model, values, tier, long_context))
+            updated = [_override(e, values, tier, long_context) for e in periods]
+        except ValidationError as exc:
+            msg = f"invalid price override for {model!r} ({tier or 'every tier'}): {exc}"
+            raise ConfigError(msg) from exc
+        key = normalize_model_id(periods[0].id)
+        others = [e for e in self.entries() if normalize_model_id(e.id) != key]
+        return self._derived([*others, *updated])
 
     def merged(self, other: PriceCatalog) -> PriceCatalog:
-        """A catalog holding this one's entries, with ``other``'s entries winning."""
-        return PriceCatalog([*self._models.values(), *other], as_of=other.as_of or self.as_of)
+        """A catalog holding this one's entries, with ``other``'s models winning.
+
+        A model ``other`` knows keeps only ``other``'s price periods.
+        """
+        theirs = {normalize_model_id(e.id) for e in other.entries()}
+        mine = [e for e in self.entries() if normalize_model_id(e.id) not in theirs]
+        return self._derived([*mine, *other.entries()], as_of=other.as_of)
 
     # -- lookup -------------------------------------------------------------------
 
-    def get(self, model: str, *, warn: bool = True) -> ModelPrice | None:
-        """The entry for a model ID or alias, or None when the catalog does not know it.
+    def _key(self, model: str) -> str | None:
+        name = normalize_model_id(model)
+        return self._lookup.get(name) or self._lookup.get(_VERSION_SUFFIX.sub("", name))
 
-        With ``warn=True`` a deprecated or shut-down ID issues a
+    def periods(self, model: str) -> tuple[ModelPrice, ...]:
+        """Every price period of a model ID or alias, oldest first (empty when unknown)."""
+        key = self._key(model)
+        return self._periods[key] if key else ()
+
+    def get(
+        self, model: str, *, at: date | datetime | None = None, warn: bool = True
+    ) -> ModelPrice | None:
+        """The entry in force for a model ID or alias on a day (today, UTC, by default).
+
+        Returns None when the catalog does not know the model, or has no price for it
+        on that day. With ``warn=True`` a deprecated or shut-down ID issues a
         :class:`~lc_gemini_router.ModelLifecycleWarning` naming its replacement.
         """
-        name = normalize_model_id(model)
-        key = self._lookup.get(name) or self._lookup.get(_VERSION_SUFFIX.sub("", name))
-        if key is None:
-            return None
-        entry = self._models[key]
-        if warn:
+        day = utc_day(at)
+        entry = next((e for e in self.periods(model) if e.in_force(day)), None)
+        if entry is not None and warn:
             notice = entry.lifecycle_notice()
             if notice:
                 warnings.warn(notice, ModelLifecycleWarning, stacklevel=2)
         return entry
 
+    def current(self, model: str) -> ModelPrice | None:
+        """The entry in force today, else the next period to start, else the last one.
+
+        For what does not depend on a date: lifecycle, aliases, image tokens.
+        """
+        periods = self.periods(model)
+        today = utc_day()
+        return (
+            next((e for e in periods if e.in_force(today)), None)
+            or next((e for e in periods if _start(e) > today), None)
+            or (periods[-1] if periods else None)
+        )
+
+    def upcoming(self, model: str, *, after: date | None = None) -> tuple[ModelPrice, ...]:
+        """The price periods of a model that start after ``after`` (today by default)."""
+        day = after or utc_day()
+        return tuple(e for e in self.periods(model) if _start(e) > day)
+
     def ensure_servable(self, model: str) -> ModelPrice | None:
         """Check a model ID before any API call.
 
-        Returns the entry (None for a model the catalog does not know, which may be
-        newer than the catalog); warns for a deprecated ID.
+        Returns its current entry (None for a model the catalog does not know, which
+        may be newer than the catalog); warns for a deprecated ID.
 
         Raises:
             RetiredModelError: the ID has been shut down; the error names the replacement.
         """
-        entry = self.get(model, warn=False)
+        entry = self.current(model)
         if entry is None:
             return None
         if entry.retired:
@@ -313,17 +326,80 @@ class PriceCatalog:
             warnings.warn(notice, ModelLifecycleWarning, stacklevel=2)
         return entry
 
+    def first_warning(self, key: str) -> bool:
+        """True the first time ``key`` is asked for: warnings this catalog gives once."""
+        with self._warned_lock:
+            if key in self._warned:
+                return False
+            self._warned.add(key)
+            return True
+
     def __contains__(self, model: object) -> bool:
-        return isinstance(model, str) and self.get(model, warn=False) is not None
+        return isinstance(model, str) and self._key(model) is not None
 
     def __iter__(self) -> Iterator[ModelPrice]:
-        return iter(self._models.values())
+        for key in self._periods:
+            entry = self.current(key)
+            if entry is not None:
+                yield entry
 
     def __len__(self) -> int:
-        return len(self._models)
+        return len(self._periods)
 
     def __repr__(self) -> str:
-        return f"PriceCatalog({len(self)} models, as_of={self.as_of})"
+        free = ", free_tier=True" if self.free_tier else ""
+        return f"PriceCatalog({len(self)} models, as_of={self.as_of}{free})"
+
+
+def _new_model(
+    model: str, values: dict[str, Decimal], tier: ServiceTier | None, long_context: bool | None
+) -> ModelPrice:
+    if long_context or tier not in (None, "standard"):
+        msg = f"model {model!r} is not in the catalog: give its standard rates first"
+        raise ConfigError(msg)
+    if values.get("input") is None or values.get("output") is None:
+        msg = f"model {model!r} is not in the catalog: a new model needs input and output rates"
+        raise ConfigError(msg)
+    return ModelPrice(
+        id=normalize_model_id(model),
+        as_of=date.today(),
+        source="user override",
+        standard=TierPrices.model_validate(values),
+    )
+
+
+def _override(
+    entry: ModelPrice,
+    values: dict[str, Decimal],
+    tier: ServiceTier | None,
+    long_context: bool | None,
+) -> ModelPrice:
+    """One price period with ``values`` applied where ``tier`` and ``long_context`` reach."""
+    update: dict[str, Any] = {"source": "user override"}
+    for name in (tier,) if tier else SERVICE_TIERS:
+        current = entry.tier(name)
+        if current is None:
+            if tier is None:
+                continue  # reaching every tier means every tier the model has
+            if values.get("input") is None or values.get("output") is None:
+                msg = f"model {entry.id!r} has no {name} rates: give input and output to add them"
+                raise ConfigError(msg)
+            update[name] = TierPrices.model_validate(values)
+            continue
+        base = current.model_dump(exclude={"long_context"})
+        band = current.long_context
+        if long_context is not True:
+            base.update(values)
+        if long_context is not False and band is not None:
+            band = Rates.model_validate({**band.model_dump(), **values})
+        update[name] = TierPrices.model_validate({**base, "long_context": band})
+    if long_context is True and not any(
+        prices.long_context for prices in update.values() if isinstance(prices, TierPrices)
+    ):
+        where = f" {tier}" if tier else ""
+        msg = f"model {entry.id!r} has no long-context{where} rates to override"
+        raise ConfigError(msg)
+    return entry.model_copy(update=update)
 
 
 def load_catalog(path: str | Path) -> PriceCatalog:

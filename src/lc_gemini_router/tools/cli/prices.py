@@ -112,8 +112,13 @@ def _cmd_price(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _notes(entry: ModelPrice) -> str:
+def _notes(entry: ModelPrice, upcoming: tuple[ModelPrice, ...] = ()) -> str:
     notes = []
+    if not entry.verified:
+        notes.append("unverified: secondary sources")
+    for change in upcoming:  # dated price changes still to come
+        when = change.effective_from.isoformat() if change.effective_from else "?"
+        notes.append(f"from {when}: {change.standard.input} / {change.standard.output}")
     if entry.status == "shutdown":
         when = f" {entry.shutdown_on.isoformat()}" if entry.shutdown_on else ""
         notes.append(f"SHUT DOWN{when}: use {entry.replacement or 'another model'}")
@@ -150,7 +155,7 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
             str(entry.standard.cached_input),
             f"{entry.batch.input} / {entry.batch.output}" if entry.batch else "-",
             entry.as_of.isoformat(),
-            _notes(entry),
+            _notes(entry, catalog.upcoming(entry.id)),
         )
         for entry in catalog
     ]

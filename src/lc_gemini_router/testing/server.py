@@ -1,0 +1,160 @@
+"""The simulator's HTTP layer: a threaded loopback server that speaks Gemini's REST surface.
+
+It parses each request into a :class:`SimRequest`, asks its backend (the simulator) for
+the answer and writes it as JSON, or as server-sent events over chunked transfer for
+``streamGenerateContent``. Keep-alive connections are tracked so ``close()`` is prompt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
+
+from lc_gemini_router.testing.requests import SimRequest
+
+__all__ = ["Answer", "Backend", "Server"]
+
+_PATH = re.compile(
+    r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent|countTokens)$"
+)
+# Headers that carry credentials are never kept in the request log.
+_SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization", "proxy-authorization", "cookie"})
+
+Problem = tuple[int, str]
+"""An HTTP status and the message of a request the server could not parse."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send: a status and one payload (or one per SSE event)."""
+
+    status: int
+    payloads: list[dict[str, Any]]
+    cut: bool = False
+    """Drop the connection after the payloads, without ending the response."""
+
+
+class Backend(Protocol):
+    """What the server asks of the simulator."""
+
+    def _exchange(self, req: SimRequest, problem: Problem | None) -> Answer:
+        """Log ``req`` and answer it."""
+
+    def _hold(self, model: str) -> bool:
+        """Wait the delay set for ``model``; True when the simulator closed meanwhile."""
+
+
+class Server(ThreadingHTTPServer):
+    """Threaded HTTP server that knows its backend and its open connections."""
+
+    daemon_threads = True
+    request_queue_size = 2048  # 1,000 clients connecting at once must not be refused
+
+    def __init__(self, address: tuple[str, int], backend: Backend) -> None:
+        self.backend = backend
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conn_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Shut down keep-alive sockets so their handler threads end now."""
+        with self._conn_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):  # already closed by the peer
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: pooled clients reuse connections
+    server_version = "GeminiSimulator/1.0"
+    disable_nagle_algorithm = True  # else small writes stall ~40 ms on delayed ACKs
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the server quiet."""
+
+    def do_POST(self) -> None:
+        """Log the request, then answer it as Gemini would."""
+        backend = cast(Server, self.server).backend
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = urlsplit(self.path).path
+        match = _PATH.match(path)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _SECRET_HEADERS}
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        req = SimRequest(
+            model=match.group(2) if match else "",
+            method=match.group(3) if match else path,
+            body=body if isinstance(body, dict) else {},
+            headers=headers,
+            api_version=match.group(1) if match else "",
+        )
+        problem: Problem | None = None
+        if match is None:
+            problem = 404, f"Path {path} was not found."
+        elif not isinstance(body, dict):
+            problem = 400, "Invalid JSON payload received."
+        answer = backend._exchange(req, problem)
+        if backend._hold(req.model):
+            self.close_connection = True
+            return
+        status, payloads = answer.status, answer.payloads
+        req.error = payloads[0]["error"]["message"] if status != 200 else None
+        req.status = status
+        try:
+            if answer.cut:
+                self._send_cut(payloads if req.stream else [])
+            elif status == 200 and req.stream:
+                self._send_events(payloads)
+            else:
+                self._send_json(status, payloads[0])
+        except OSError:  # the client went away
+            self.close_connection = True
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_events(self, events: list[dict[str, Any]], *, end: bool = True) -> None:
+        # Chunked transfer keeps the connection reusable without a Content-Length.
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for event in events:
+            data = f"data: {json.dumps(event)}\r\n\r\n".encode()
+            self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        if end:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _send_cut(self, events: list[dict[str, Any]]) -> None:
+        """Send some events (none for a plain request), then drop the connection."""
+        if events:
+            self._send_events(events, end=False)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
