@@ -141,6 +141,11 @@ def test_worst_cases_use_the_tier_and_the_long_context_rates() -> None:
     assert flex.total == Decimal("0.007")
     with pytest.raises(ConfigError, match="no standard price for model 'gemini-9'"):
         worst_case("gemini-9", 1, 1, catalog)
+    # Listed, but its price is unknown: no budget can cover it either.
+    with pytest.raises(
+        ConfigError, match="no standard price for model 'gemini-3.1-flash-lite-image'"
+    ):
+        worst_case("gemini-3.1-flash-lite-image", 1, 1, catalog)
 
 
 def test_the_refusal_names_the_budget_and_its_figures() -> None:

@@ -145,6 +145,9 @@ def worst_case(
     threshold = entry.long_context_threshold
     long = threshold is not None and prompt_tokens > threshold and prices.long_context
     rates: Rates = prices.long_context if long and prices.long_context else prices
+    if rates.input is None or rates.output is None:  # a model listed without a price
+        msg = f"no {tier} price for model {model!r}: a budget cannot cover an unpriced call"
+        raise ConfigError(msg)
     out_rate = max(rates.output, rates.image_output or Decimal(0))
     return WorstCase(
         model=entry.id,
