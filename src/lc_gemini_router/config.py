@@ -223,6 +223,11 @@ class RouterConfig(_Settings):
     long_context_tokens: int = Field(default=200_000, ge=1)
     """Estimated prompt size from which the long-context rule decides without the classifier."""
     long_context_lane: Lane = "pro"
+    lane_deadline_seconds: float | None = Field(default=None, gt=0, le=3600)
+    """Bound on one lane call, request to last byte (None: only the client's ``timeout``,
+    which bounds each read, so a reply that trickles in can take far longer). A lane
+    past it fails with ``LaneTimeout``, retryable: before its first chunk the fallback
+    lane answers. Gemini may still bill the abandoned call."""
     max_prompt_tokens: int = Field(default=1_048_576, ge=1)
     """Input window of the lanes (Gemini 3.x: 1,048,576 tokens): a prompt estimated
     beyond it is refused before any request (``UnsupportedInputError``)."""

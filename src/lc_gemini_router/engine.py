@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -41,7 +42,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
+from lc_gemini_router.lanes.speculation import AsyncStreamPump, LaneTimeout, StreamPump, until
 
 __all__ = [
     "Admission",
@@ -104,6 +105,8 @@ class LaneCall:
     stop: list[str] | None
     run_manager: Any
     kwargs: dict[str, Any] = field(default_factory=dict)
+    deadline: float | None = None
+    """Seconds the whole reply may take (``RouterConfig.lane_deadline_seconds``)."""
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,8 @@ def _run(
         if isinstance(pump, StreamPump):
             return generate_from_stream(iter(pump)) if isinstance(effect, Generate) else iter(pump)
         c = effect.call
+        if c.deadline is not None:
+            return _bounded(effect, c, executor)
         lane = c.model._generate if isinstance(effect, Generate) else c.model._stream
         return lane(c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs)
     if isinstance(effect, Speculate):
@@ -322,10 +327,17 @@ async def _arun(
             return pump.__aiter__()
         c = effect.call
         if isinstance(effect, Generate):
-            return await c.model._agenerate(
+            call = c.model._agenerate(
                 c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs
             )
-        return c.model._astream(c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs)
+            if c.deadline is None:
+                return await call
+            try:
+                return await asyncio.wait_for(call, timeout=c.deadline)
+            except asyncio.TimeoutError:
+                raise LaneTimeout(c.deadline) from None
+        stream = c.model._astream(c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs)
+        return stream if c.deadline is None else until(stream, time.monotonic() + c.deadline)
     if isinstance(effect, Speculate):
         c = effect.call
         return AsyncStreamPump(lambda: c.model._astream(c.messages, stop=c.stop, **c.kwargs))
@@ -335,6 +347,21 @@ async def _arun(
         return await pump.cancel()
     msg = f"unknown effect {effect!r}"
     raise TypeError(msg)
+
+
+def _bounded(
+    effect: Generate | OpenStream, c: LaneCall, executor: Callable[[], Executor] | None
+) -> Any:
+    """A lane call under its deadline: the stream is read on the router's pool, so the
+    caller can stop waiting on a reply that trickles in (each read within the client's
+    timeout, the whole far beyond it); the abandoned read ends on its thread."""
+    pump = StreamPump(
+        lambda: c.model._stream(c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs),
+        executor=executor() if executor is not None else None,
+    )
+    assert c.deadline is not None
+    chunks = pump.until(time.monotonic() + c.deadline)
+    return generate_from_stream(chunks) if isinstance(effect, Generate) else chunks
 
 
 def _submit(

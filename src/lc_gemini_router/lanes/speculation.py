@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from typing import Any
@@ -29,7 +30,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from lc_gemini_router.callbacks.payloads import StreamTally
 
-__all__ = ["AsyncStreamPump", "StreamPump"]
+__all__ = ["AsyncStreamPump", "LaneTimeout", "StreamPump", "until"]
 
 
 class _End:
@@ -42,6 +43,38 @@ class _Failure:
 
 
 _END = _End()
+
+
+class LaneTimeout(TimeoutError):
+    """A lane's reply did not end within ``RouterConfig.lane_deadline_seconds``.
+
+    A ``TimeoutError``: retryable, so a lane that fails before its first chunk is
+    answered on its fallback lane.
+    """
+
+    def __init__(self, deadline: float | None) -> None:
+        super().__init__("the lane's reply did not end within its deadline")
+        self.deadline = deadline
+
+
+async def until(
+    stream: AsyncIterator[ChatGenerationChunk], deadline: float
+) -> AsyncIterator[ChatGenerationChunk]:
+    """``stream``'s chunks until ``deadline`` (``time.monotonic()``), then LaneTimeout."""
+    try:
+        while True:
+            remaining = max(deadline - time.monotonic(), 0)
+            try:
+                chunk = await asyncio.wait_for(anext(stream), timeout=remaining)
+            except StopAsyncIteration:
+                return
+            except asyncio.TimeoutError:
+                raise LaneTimeout(deadline) from None
+            yield chunk
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
 
 
 class StreamPump:
@@ -93,8 +126,22 @@ class StreamPump:
             self._done.set()
 
     def __iter__(self) -> Iterator[ChatGenerationChunk]:
+        return self.until(None)
+
+    def until(self, deadline: float | None) -> Iterator[ChatGenerationChunk]:
+        """The chunks, until ``deadline`` (a ``time.monotonic()`` instant, None: no end).
+
+        Raises:
+            LaneTimeout: the stream had not ended by the deadline (it is cancelled;
+                a reply still trickling in is abandoned on its thread).
+        """
         while True:
-            item = self._queue.get()
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=None if remaining is None else max(remaining, 0))
+            except queue.Empty:
+                self.cancel()
+                raise LaneTimeout(deadline) from None
             if isinstance(item, _End):
                 return
             if isinstance(item, _Failure):

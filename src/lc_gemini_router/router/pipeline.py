@@ -135,6 +135,7 @@ def _flow(
             stop,
             run_manager,
             call.lane_kwargs,
+            call.config.lane_deadline_seconds,
         )
         try:
             if not stream:

@@ -114,6 +114,10 @@ class FaultInjection:
         failure = self._failures.pop(model)
         return None if failure is None else (failure[0], error_body(*failure))
 
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` (a trickled reply's pause); True when the simulator closed."""
+        return self._closing.wait(seconds)
+
     def _hold(self, model: str) -> bool:
         """Wait the delay set for ``model``; True when the simulator closed meanwhile."""
         with self._delay_lock:

@@ -51,6 +51,9 @@ class SimReply:
             in each candidate's ``groundingMetadata.webSearchQueries``.
         cut_after: Drop the connection after this many SSE events (0 for a plain
             request: no answer at all), as a network failure mid-reply.
+        trickle_seconds: Send the reply a few bytes at a time with this pause between
+            writes: every read of the client gets bytes within its read timeout, yet
+            the whole reply takes far longer (a stalled upstream).
     """
 
     text: str = ""
@@ -65,6 +68,7 @@ class SimReply:
     finish_reason: str | None = "STOP"
     search_queries: list[str] = field(default_factory=list)
     cut_after: int | None = None
+    trickle_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = [size for size in self.images if size not in IMAGE_TOKENS]
@@ -76,6 +80,9 @@ class SimReply:
             raise ValueError(msg)
         if self.cut_after is not None and self.cut_after < 0:
             msg = f"cut_after must be >= 0, got {self.cut_after}"
+            raise ValueError(msg)
+        if self.trickle_seconds < 0:
+            msg = f"trickle_seconds must be >= 0, got {self.trickle_seconds}"
             raise ValueError(msg)
 
     @property

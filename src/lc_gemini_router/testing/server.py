@@ -31,6 +31,10 @@ Problem = tuple[int, str]
 """An HTTP status and the message of a request the server could not parse."""
 
 
+_TRICKLE_BYTES = 16
+"""Bytes per write of a trickled reply."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """What to send: a status and one payload (or one per SSE event)."""
@@ -39,6 +43,8 @@ class Answer:
     payloads: list[dict[str, Any]]
     cut: bool = False
     """Drop the connection after the payloads, without ending the response."""
+    trickle: float = 0.0
+    """Seconds between small writes of the body (0: all at once)."""
 
 
 class Backend(Protocol):
@@ -49,6 +55,9 @@ class Backend(Protocol):
 
     def _hold(self, model: str) -> bool:
         """Wait the delay set for ``model``; True when the simulator closed meanwhile."""
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``; True when the simulator closed meanwhile."""
 
 
 class Server(ThreadingHTTPServer):
@@ -86,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: pooled clients reuse connections
     server_version = "GeminiSimulator/1.0"
     disable_nagle_algorithm = True  # else small writes stall ~40 ms on delayed ACKs
+    _trickle = 0.0  # the current reply's pause between writes (see Answer.trickle)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep the server quiet."""
@@ -118,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, payloads = answer.status, answer.payloads
+        self._trickle = answer.trickle
         req.error = payloads[0]["error"]["message"] if status != 200 else None
         req.status = status
         try:
@@ -136,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        self._write(data)
 
     def _send_events(self, events: list[dict[str, Any]], *, end: bool = True) -> None:
         # Chunked transfer keeps the connection reusable without a Content-Length.
@@ -146,10 +157,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for event in events:
             data = f"data: {json.dumps(event)}\r\n\r\n".encode()
-            self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+            self._write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
         if end:
             self.wfile.write(b"0\r\n\r\n")
+
+    def _write(self, data: bytes) -> None:
+        pause = self._trickle
+        if not pause:
+            self.wfile.write(data)
+            return
+        backend = cast(Server, self.server).backend
+        for start in range(0, len(data), _TRICKLE_BYTES):
+            self.wfile.write(data[start : start + _TRICKLE_BYTES])
+            self.wfile.flush()
+            if backend._pause(pause):
+                raise OSError("the simulator closed")  # ends this reply, as a drop
 
     def _send_cut(self, events: list[dict[str, Any]]) -> None:
         """Send some events (none for a plain request), then drop the connection."""

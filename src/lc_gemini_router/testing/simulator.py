@@ -188,4 +188,5 @@ class GeminiSimulator(FaultInjection):
             except Exception as exc:  # a broken responder must not kill the server thread
                 return Answer(500, [error_body(500, f"Simulator responder raised {exc!r}")])
         reply = reply or SimReply()
-        return Answer(200, render(req, reply), cut=reply.cut_after is not None)
+        cut = reply.cut_after is not None
+        return Answer(200, render(req, reply), cut=cut, trickle=reply.trickle_seconds)
