@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -80,6 +82,7 @@ from lc_gemini_router.router.runs import (
     child_callbacks,
     classifier_config,
     current,
+    end_cancelled_run,
     published,
     standalone_parent,
 )
@@ -464,7 +467,14 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         with published(self, config) as run_config:
-            return await super().ainvoke(input, run_config, stop=stop, **kwargs)
+            try:
+                return await super().ainvoke(input, run_config, stop=stop, **kwargs)
+            except asyncio.CancelledError as exc:
+                # LangChain's agenerate leaves a cancelled run open: its handlers would
+                # keep it in flight forever. End it as an error, as any failure is.
+                with contextlib.suppress(Exception):
+                    await end_cancelled_run(run_config, exc)
+                raise
 
     def stream(
         self,

@@ -40,6 +40,7 @@ __all__ = [
     "child_callbacks",
     "classifier_config",
     "current",
+    "end_cancelled_run",
     "parent_of",
     "published",
     "standalone_parent",
@@ -179,3 +180,22 @@ def standalone_parent(config: RunnableConfig | None) -> Parent:
         config.get("callbacks"), None, False, config.get("tags"), None, config.get("metadata")
     )
     return Parent(None, list(manager.handlers), list(manager.tags), dict(manager.metadata))
+
+
+async def end_cancelled_run(run_config: RunnableConfig, error: BaseException) -> None:
+    """Report ``error`` as the end of the router's run (``run_config`` from :func:`published`)."""
+    manager = run_config.get("callbacks")
+    run_id = run_config.get("run_id")
+    if not isinstance(manager, CallbackManager) or run_id is None:
+        return
+    run = AsyncCallbackManagerForLLMRun(
+        run_id=run_id,
+        handlers=list(manager.handlers),
+        inheritable_handlers=list(manager.inheritable_handlers),
+        parent_run_id=manager.parent_run_id,
+        tags=list(manager.tags),
+        inheritable_tags=list(manager.inheritable_tags),
+        metadata=dict(manager.metadata),
+        inheritable_metadata=dict(manager.inheritable_metadata),
+    )
+    await run.on_llm_error(error)
