@@ -25,6 +25,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.agents import agent_rows, run_agents
 from benchmarks.common import REPO_ROOT, Goal, Sizes, default_data_dir, jsonable, machine_info
 from benchmarks.economics import AVOIDED_GOAL, CLASSIFIER_SHARE_GOAL, rules_precision, run_economics
 from benchmarks.latency import SPECULATIVE_GOAL, run_latency
@@ -34,7 +35,7 @@ from benchmarks.scale import MEMORY_GOAL, WALL_GOAL, run_scale
 
 __all__ = ["SECTIONS", "collect_goals", "main"]
 
-SECTIONS = ("overhead", "latency", "economics", "rules_precision", "scale", "load")
+SECTIONS = ("overhead", "latency", "economics", "rules_precision", "scale", "load", "agents")
 
 
 def _at_most(name: str, value: Any, limit: float, unit: str = "x") -> Goal:
@@ -238,6 +239,7 @@ def _info_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                     f"{r['needs_strong']}/{r['count']} (base rate {base:.3f})",
                 )
             )
+    rows += agent_rows(results.get("agents") or {})
     scale = results.get("scale") or {}
     if "abatch" in scale:
         a = scale["abatch"]
@@ -333,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _step("scale", lambda: run_scale(sizes), results, timings)
     if "load" in wanted:
         _step("load", lambda: run_load(sizes.load_calls), results, timings)
+    if "agents" in wanted:
+        _step("agents", run_agents, results, timings)
     goals = collect_goals(results)
     results["goals"] = {g.name: g.to_json() for g in goals}
     results["machine"]["sizes"] = dataclasses.asdict(sizes)

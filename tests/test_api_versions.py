@@ -142,7 +142,8 @@ def test_router_from_plain_ids_answers_every_lane_on_its_own_lane(
 ) -> None:
     """On google-genai 3.x the SDK would call v1 (404 for Pro); every lane answers itself."""
     backend.tool_rounds = 0
-    router = live_router(sim, config=RouterConfig(fallback_on_error=False))
+    config = RouterConfig(fallback_on_error=False, tool_heavy_min_tools=3)
+    router = live_router(sim, config=config)
     tools = [
         {"type": "function", "function": {"name": f"t{i}", "parameters": {}}} for i in range(3)
     ]

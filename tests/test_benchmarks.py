@@ -168,3 +168,23 @@ def test_economics_and_rules_precision(run: tuple[dict[str, Any], str]) -> None:
         assert isinstance(rules[key]["count"], int) and isinstance(rules[key]["needs_strong"], int)
     assert rules["rules_fired"] == rules["rule_to_lite"]["count"] + rules["rule_to_pro"]["count"]
     assert 0 < rules["base_rate_needs_strong"] < 1
+
+
+def test_agent_policies(run: tuple[dict[str, Any], str]) -> None:
+    agents = run[0]["agents"]
+    assert agents["turns"] >= 60
+    assert set(agents["groups"]) == {"easy_lookup", "engineering", "long_loop"}
+    steps = agents["all_pro"]["steps"]
+    for name in ("all_pro", "before", "now"):
+        policy = agents[name]
+        assert policy["steps"] == steps  # the same agent steps, priced per lane
+        assert sum(policy["steps_by_lane"].values()) == steps
+        total = Decimal(policy["answer_cost_usd"]) + Decimal(policy["classifier_cost_usd"])
+        assert Decimal(policy["total_cost_usd"]) == total
+    assert agents["all_pro"]["steps_by_lane"]["pro"] == steps
+    # The old defaults sent every step of these tool-bound turns to pro_tools.
+    assert agents["before"]["steps_by_lane"]["pro_tools"] == steps
+    now = agents["now"]
+    assert now["spend_vs_all_pro"] < agents["before"]["spend_vs_all_pro"]
+    assert now["classifier_calls"] == agents["turns"]  # one per turn, then sticky
+    assert now["hard_turns_kept_on_lite"] <= now["hard_turns"]

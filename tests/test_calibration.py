@@ -727,7 +727,7 @@ def test_cli_calibrate_from_a_cost_log(
     threshold = expected.chosen.threshold
     assert RouterConfig.from_toml(out_file) == expected.config
     assert f"Chosen escalation_threshold = {threshold!r} (was 0.6)" in out
-    assert "(a cost log): 13 requests, 9 decided by rules, 4 by their classifier score" in out
+    assert "(a cost log): 13 requests, 7 decided by rules, 6 by their classifier score" in out
     assert "Escalation thresholds (target: Pro share 40%)" in out
     rows = table_rows(out)
     assert len(rows) == len(expected.rows)

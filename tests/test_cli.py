@@ -247,15 +247,12 @@ def test_route_classifier_decision_with_its_cost(capsys: pytest.CaptureFixture[s
 
 
 def test_route_with_tools(capsys: pytest.CaptureFixture[str]) -> None:
+    # Tools bound are counted, but their number alone does not decide: the classifier does.
     _, out, _ = run(capsys, "route", "anything at all", "--tools", "4")
     rows = route_rows(out)
-    assert (rows["lane"], rows["source"], rows["reasons"]) == (
-        "pro_tools",
-        "rule",
-        "4 tools bound (>= 3)",
-    )
+    assert (rows["lane"], rows["source"]) == ("lite", "classifier")
     assert rows["tools bound"] == "4 (search_docs, read_file, run_tests, tool_4)"
-    assert rows["classifier cost"] == "$0"
+    assert rows["classifier cost"].startswith("$0.0000")  # the classifier was asked
 
     _, out, _ = run(capsys, "route", "Find out why CI fails and fix it", "--tools", "1")
     rows = route_rows(out)

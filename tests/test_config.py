@@ -12,7 +12,10 @@ from lc_gemini_router import ConfigError, RouterConfig
 def test_defaults() -> None:
     config = RouterConfig()
     assert config.escalation_threshold == 0.6
-    assert (config.tool_heavy_min_tools, config.tool_heavy_min_rounds) == (3, 2)
+    # Tool count alone never decides; long loops (8 rounds) and evidence escalate.
+    assert (config.tool_heavy_min_tools, config.tool_heavy_min_rounds) == (0, 8)
+    assert (config.escalate_after_tool_errors, config.escalate_on_repeated_call) == (2, True)
+    assert "bash" in config.heavy_tools and not config.broad_text_rules
     assert config.lanes == {
         "lite": "gemini-3.1-flash-lite",
         "pro": "gemini-3.1-pro-preview",
@@ -27,7 +30,7 @@ def test_defaults() -> None:
     [
         ({"escalation_threshold": 1.5}, "escalation_threshold"),
         ({"escalation_threshold": "high"}, "escalation_threshold"),
-        ({"tool_heavy_min_tools": 0}, "tool_heavy_min_tools"),
+        ({"tool_heavy_min_tools": -1}, "tool_heavy_min_tools"),
         ({"never_escalate": ["poetry"]}, "never_escalate"),
         ({"long_context_lane": "ultra"}, "long_context_lane"),
         ({"classifier": {"deadline_seconds": 0}}, "classifier.deadline_seconds"),

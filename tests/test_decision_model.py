@@ -119,9 +119,7 @@ async def test_async_answers_the_same_way(gemini_sim: GeminiSimulator) -> None:
         response = await model.ainvoke(request([HumanMessage("refund me now")]))
     assert response.choices["team"].choice == "technical"
     assert cb.by_role["classifier"].cost == cost(LITE, 300, 40)
-    assert json.loads(gemini_sim.requests[0].last_user_text) == {
-        "latest_user_message": "refund me now"
-    }
+    assert json.loads(gemini_sim.requests[0].last_user_text) == {"message": "refund me now"}
 
 
 def test_identical_requests_are_answered_from_the_cache(gemini_sim: GeminiSimulator) -> None:
@@ -165,7 +163,8 @@ def test_a_slow_classifier_misses_its_deadline_and_its_late_cost_is_kept(
 def test_a_huge_reply_is_rejected_unread_but_its_tokens_are_priced(
     gemini_sim: GeminiSimulator,
 ) -> None:
-    gemini_sim.script(LITE, SimReply(text="9" * 2_000_000, prompt_tokens=300, output_tokens=40))
+    runaway = '{"answers": "' + "x" * (2_000_000 - 15) + '"}'  # 2,000,000 characters
+    gemini_sim.script(LITE, SimReply(text=runaway, prompt_tokens=300, output_tokens=40))
     log = io.StringIO()
     with get_gemini_cost_callback(log=log) as cb, pytest.raises(ClassifierError) as caught:
         decider(gemini_sim).invoke(request())

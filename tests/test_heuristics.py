@@ -80,7 +80,7 @@ def test_policy_applies_text_rules_outside_the_band() -> None:
 def test_band_and_switch_are_configurable() -> None:
     assert rule_decision(request("Thanks!"), RouterConfig(text_rules=False)) is None
     wide = RouterConfig(rule_band=(0.0, 1.0))  # every prior is inside: classifier decides
-    assert rule_decision(request("Prove it"), wide) is None
+    assert rule_decision(request("Prove that 7 is prime"), wide) is None
     with pytest.raises(ConfigError, match="rule_band"):
         RouterConfig(rule_band=(0.9, 0.1))
 
@@ -90,9 +90,25 @@ def test_category_lists_override_text_rules() -> None:
         always_escalate=frozenset({"translation"}), never_escalate=frozenset({"reasoning"})
     )
     translated = rule_decision(request("Translate 'hi' into French"), config)
-    proved = rule_decision(request("Prove it"), config)
+    proved = rule_decision(request("Prove that 7 is prime"), config)
     assert translated is not None and translated.lane == "pro"
     assert proved is not None and proved.lane == "lite"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What does the CAP theorem say?",
+        "Can you prove you're not a bot?",
+        "Translate this COBOL payroll system into thread-safe Rust",
+        "Summarize how our billing service retries payments",
+    ],
+)
+def test_wordings_the_broad_rules_misrouted_go_to_the_classifier(text: str) -> None:
+    assert text_prior(text).score == UNCERTAIN
+    assert text_prior(text, broad=True).score != UNCERTAIN  # broad_text_rules=True: as before
+    assert rule_decision(request(text), RouterConfig()) is None
+    assert rule_decision(request(text), RouterConfig(broad_text_rules=True)) is not None
 
 
 def test_only_the_latest_user_message_is_read() -> None:

@@ -40,9 +40,11 @@ SHOWS = {
         r"-> pro override: lane set by caller",
     ],
     "02_agents_and_tools": [
-        r"3 tools bound \(>= 3\)",
+        r"^lite +classifier +3 +0 ",  # three tools bound: the classifier still decides
         r"^lite +sticky .*continues a turn started on lite$",
-        r"^pro_tools +rule .*2 tool rounds in this turn",
+        r"^pro_tools +rule .*engineering tool called: run_tests$",
+        r"^GeminiRoutingMiddleware +\{'answer': '\$0\.\d+ \(3 calls\)', 'classifier': ",
+        r"^ModelRouterMiddleware +\{'answer': '\$0\.\d+ \(3 calls\)', 'classifier': ",
     ],
     "03_cost_report": [r"the handler's total to the last digit"],
 }
@@ -77,7 +79,7 @@ THRESHOLDS_EVALUATE = [
 THRESHOLDS_REPORT = [
     r"^  all-Pro reference +\$0\.\d+ +the answers' usage at Pro prices",
     r"^  escalated +10 of 40 +25\.0% of routed answers on pro or pro_tools$",
-    r"^  classifier +4 +0 +\d+ +\d+ +\$0\.\d+ +\d+\.\d%$",
+    r"^  classifier +6 +0 +[\d,]+ +[\d,]+ +\$0\.\d+ +\d+\.\d%$",
     r"^total \$0\.\d+ equals the handler's total$",
     r"^5 files; HTML report: \S+/report/report\.html$",
 ]

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from lc_gemini_router import ClassifierScore, ClassifierSettings, RouteDecision, RouterConfig
-from lc_gemini_router.config import Category
+from lc_gemini_router.config import LEGACY_AGENT_RULES, Category
 from lc_gemini_router.routing.policy import (
     RouteRequest,
     decide,
@@ -20,6 +20,7 @@ from lc_gemini_router.routing.policy import (
 )
 
 CONFIG = RouterConfig()
+BEFORE = RouterConfig(**LEGACY_AGENT_RULES)  # the defaults before evidence-based escalation
 
 
 def score(
@@ -87,14 +88,18 @@ def test_override_wins_over_everything() -> None:
     assert (decision.lane, decision.source) == ("lite", "override")
 
 
-def test_many_tools_go_to_pro_tools_without_classifier() -> None:
+def test_tool_count_alone_does_not_decide_by_default() -> None:
+    assert rule_decision(ask(tool_names=tuple("abcdefgh")), CONFIG) is None
+
+
+def test_many_tools_go_to_pro_tools_when_configured() -> None:
     request = ask(tool_names=("a", "b", "c"))
-    decision = rule_decision(request, CONFIG)
+    decision = rule_decision(request, BEFORE)
     assert decision is not None
     assert (decision.lane, decision.source, decision.tools) == ("pro_tools", "rule", 3)
     assert decision.model == "gemini-3.1-pro-preview-customtools"
     assert decision.reasons == ("3 tools bound (>= 3)",)
-    assert rule_decision(ask(tool_names=("a", "b")), CONFIG) is None
+    assert rule_decision(ask(tool_names=("a", "b")), BEFORE) is None
 
 
 def test_tool_rounds_in_turn_escalate_even_a_sticky_turn() -> None:
@@ -111,13 +116,83 @@ def test_tool_rounds_in_turn_escalate_even_a_sticky_turn() -> None:
     ]
     one_round = RouteRequest(messages=tuple(messages), tool_names=("search",))
     assert tool_rounds_in_turn(one_round.messages) == 1  # earlier turns do not count
-    sticky = decide(one_round, CONFIG, score(0.0))
+    sticky = decide(one_round, BEFORE, score(0.0))
     assert (sticky.lane, sticky.source) == ("lite", "sticky")
     two = RouteRequest(
         messages=(*messages, routed_ai("lite", tool=True), tool_result()), tool_names=("search",)
     )
-    decision = decide(two, CONFIG)
+    decision = decide(two, BEFORE)
     assert (decision.lane, decision.source, decision.tool_rounds) == ("pro_tools", "rule", 2)
+
+    # Today two easy rounds (new arguments each time) stay on the turn's lane; a long
+    # loop escalates.
+    def rounds(n: int) -> RouteRequest:
+        steps = [m for i in range(n) for m in (call("search", {"q": i}), result())]
+        return RouteRequest(messages=(HumanMessage("q"), *steps), tool_names=("search",))
+
+    assert decide(rounds(2), CONFIG, score(0.0)).source == "sticky"
+    decision = decide(rounds(8), CONFIG)
+    assert (decision.lane, decision.reasons) == (
+        "pro_tools",
+        ("8 tool rounds in this turn (>= 8)",),
+    )
+
+
+def call(name: str, args: dict[str, Any], lane: str = "lite") -> AIMessage:
+    calls = [{"name": name, "args": args, "id": f"c-{name}-{len(args)}", "type": "tool_call"}]
+    meta = {"lc_gemini_router": {"decision": {"lane": lane}}}
+    return AIMessage(content="", tool_calls=calls, response_metadata=meta)
+
+
+def result(text: str = "ok", *, error: bool = False) -> ToolMessage:
+    return ToolMessage(text, tool_call_id="x", status="error" if error else "success")
+
+
+@pytest.mark.parametrize(
+    ("steps", "reason"),
+    [
+        (
+            [
+                call("query_db", {"q": 1}),
+                result("denied", error=True),
+                call("query_db", {"q": 2}),
+                result("denied", error=True),
+            ],
+            "2 failed tool results in this turn (>= 2)",
+        ),
+        (
+            [call("fetch", {"url": "a"}), result(), call("fetch", {"url": "a"}), result()],
+            "fetch called again with the same arguments",
+        ),
+        ([call("bash", {"cmd": "make"}), result()], "engineering tool called: bash"),
+        ([call("Edit_File", {"path": "x"}), result()], "engineering tool called: Edit_File"),
+    ],
+)
+def test_tool_evidence_escalates_a_lite_turn(steps: list[BaseMessage], reason: str) -> None:
+    request = RouteRequest(messages=(HumanMessage("go"), *steps), tool_names=("t",))
+    decision = decide(request, CONFIG, score(0.0))
+    assert (decision.lane, decision.source, decision.reasons) == ("pro_tools", "rule", (reason,))
+    assert decide(request, BEFORE, score(0.0)).reasons != (reason,)  # the old rules had none
+
+
+def test_easy_tool_use_is_no_evidence() -> None:
+    steps = [
+        call("search", {"q": 1}),
+        result(),
+        call("search", {"q": 2}),
+        result("none", error=True),
+    ]
+    request = RouteRequest(messages=(HumanMessage("go"), *steps), tool_names=("search",))
+    decision = decide(request, CONFIG, score(0.0))
+    assert (decision.lane, decision.source) == ("lite", "sticky")
+    off = RouterConfig(
+        heavy_tools=(), escalate_on_repeated_call=False, escalate_after_tool_errors=0
+    )
+    heavy = RouteRequest(
+        messages=(HumanMessage("go"), call("bash", {}), result(), call("bash", {}), result()),
+        tool_names=("bash",),
+    )
+    assert decide(heavy, off, score(0.0)).source == "sticky"
 
 
 def test_sticky_turn_can_be_switched_off() -> None:

@@ -433,7 +433,10 @@ def test_bind_tools_counts_tools_for_the_rules() -> None:
 
         word: str
 
-    bound = make_router().bind_tools([search, fetch, Lookup])
+    # The tool-count rule is off by default; with it on, three tools decide.
+    bound = make_router(config=RouterConfig(tool_heavy_min_tools=3)).bind_tools(
+        [search, fetch, Lookup]
+    )
     message = bound.invoke("capital of Peru?")
     decision = decision_of(message)
     assert (decision["lane"], decision["source"], decision["tools"]) == ("pro_tools", "rule", 3)
@@ -459,11 +462,13 @@ def test_route_is_a_dry_run_with_the_same_decision() -> None:
         ruled = router.route("Translate 'hi' into French")
         scored = router.route("solve the riddle", escalation_threshold=0.95)
         fetch = {"type": "function", "function": {"name": "fetch", "parameters": {}}}
-        tools = router.route("capital of Peru?", tools=[{"google_search": {}}, fetch, Decision])
+        bound: list[Any] = [{"google_search": {}}, fetch, Decision]
+        tools = router.route("capital of Peru?", tools=bound, tool_heavy_min_tools=3)
     assert (ruled.lane, ruled.source) == ("lite", "rule")
     assert (scored.lane, scored.source, scored.score) == ("lite", "classifier", 0.9)
     assert (tools.lane, tools.tools) == ("pro_tools", 3)
-    named = router.route("capital of Peru?", tools=["search", "fetch", "notify"])
+    names = ["search", "fetch", "notify"]
+    named = router.route("capital of Peru?", tools=names, tool_heavy_min_tools=3)
     assert (named.lane, named.source, named.tools) == ("pro_tools", "rule", 3)
     assert cb.by_role == {"classifier": cb.by_role["classifier"]}  # no answer was made
     assert cb.by_role["classifier"].calls == 1

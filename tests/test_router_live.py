@@ -196,9 +196,25 @@ async def test_batch_and_abatch_exact_totals_with_decision_cache(
     assert cb.total_cost == 2 * per_round + 4 * backend.classifier_cost
 
 
-def test_agent_with_three_tools_runs_on_pro_tools(sim: GeminiSimulator, backend: Backend) -> None:
+def test_agent_with_three_tools_stays_on_lite_for_an_easy_turn(
+    sim: GeminiSimulator, backend: Backend
+) -> None:
+    """Tools bound are no evidence of hard work: one classifier call, then the turn's lane."""
     backend.tool_rounds = 2
-    router = live_router(sim)
+    agent = create_agent(live_router(sim), tools=[search, fetch, calculate])
+    with get_gemini_cost_callback() as cb:
+        state = agent.invoke({"messages": [HumanMessage("research the topic")]})
+    answers = [m for m in state["messages"] if isinstance(m, AIMessage)]
+    steps = [(decision(m)["lane"], decision(m)["source"]) for m in answers]
+    assert steps == [("lite", "classifier"), ("lite", "sticky"), ("lite", "sticky")]
+    assert cb.total_cost == 3 * backend.answer_cost(LITE) + backend.classifier_cost
+
+
+def test_agent_with_three_tools_runs_on_pro_tools_when_configured(
+    sim: GeminiSimulator, backend: Backend
+) -> None:
+    backend.tool_rounds = 2
+    router = live_router(sim, config=RouterConfig(tool_heavy_min_tools=3))
     agent = create_agent(router, tools=[search, fetch, calculate])
     handler = Tokens()
     with get_gemini_cost_callback() as cb:
@@ -223,7 +239,7 @@ def test_tool_loop_switches_lane_mid_turn_with_signatures_enforced(
     """Lite starts the turn, two tool rounds move it to pro_tools: lite's signatures
     must not reach pro_tools (the simulator answers 400 to a foreign signature)."""
     backend.tool_rounds = 3
-    router = live_router(sim)
+    router = live_router(sim, config=RouterConfig(tool_heavy_min_rounds=2))
     agent = create_agent(router, tools=[search])
     with get_gemini_cost_callback() as cb:
         state = agent.invoke({"messages": [HumanMessage("look something up")]})

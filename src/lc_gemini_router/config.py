@@ -35,7 +35,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = [
     "CATEGORIES",
+    "HEAVY_TOOLS",
     "LANES",
+    "LEGACY_AGENT_RULES",
     "Category",
     "ClassifierSettings",
     "Lane",
@@ -64,6 +66,35 @@ Category = Literal[
 ]
 """Workload categories the classifier assigns (after seed 000's routing table)."""
 CATEGORIES: tuple[Category, ...] = get_args(Category)
+
+HEAVY_TOOLS: tuple[str, ...] = (
+    "bash",
+    "*shell*",
+    "terminal",
+    "exec*",
+    "*_exec",
+    "run_code",
+    "run_command*",
+    "run_tests",
+    "python*",
+    "edit_*",
+    "write_file",
+    "apply_patch",
+    "git_commit",
+    "git_push",
+)
+"""Default ``RouterConfig.heavy_tools``: shell, code execution and file-editing tools."""
+
+LEGACY_AGENT_RULES: dict[str, Any] = {
+    "tool_heavy_min_tools": 3,
+    "tool_heavy_min_rounds": 2,
+    "escalate_after_tool_errors": 0,
+    "escalate_on_repeated_call": False,
+    "heavy_tools": (),
+    "broad_text_rules": True,
+}
+"""The agent and wording rules before evidence-based escalation, as settings:
+``RouterConfig(**LEGACY_AGENT_RULES)`` routes as those defaults did."""
 
 ENV_PREFIX = "LC_GEMINI_ROUTER_"
 _ERROR_FALLBACKS: dict[Lane, Lane] = {"lite": "pro", "pro": "lite", "pro_tools": "pro"}
@@ -160,16 +191,32 @@ class RouterConfig(_Settings):
 
     escalation_threshold: float = Field(default=0.6, ge=0, le=1)
     """Classifier difficulty at or above which a request goes to Pro."""
-    tool_heavy_min_tools: int = Field(default=3, ge=1)
-    """Bound tools from which a request counts as tool-heavy (-> pro_tools)."""
-    tool_heavy_min_rounds: int = Field(default=2, ge=1)
-    """Tool rounds in the current turn from which it counts as tool-heavy (-> pro_tools)."""
+    tool_heavy_min_tools: int = Field(default=0, ge=0)
+    """Bound tools from which every step goes to pro_tools without the classifier. 0
+    (the default): the number of tools alone never decides (it was 3:
+    ``LEGACY_AGENT_RULES``)."""
+    tool_heavy_min_rounds: int = Field(default=8, ge=1)
+    """Tool rounds in the current turn from which a long loop goes to pro_tools
+    (it was 2, which escalated even easy loops)."""
+    escalate_after_tool_errors: int = Field(default=2, ge=0)
+    """Failed tool results in the current turn from which it goes to pro_tools (0:
+    never). A failure is a ``ToolMessage`` with ``status="error"``."""
+    escalate_on_repeated_call: bool = True
+    """A tool called again with the same arguments in the current turn (a loop that is
+    stuck) sends it to pro_tools."""
+    heavy_tools: tuple[str, ...] = HEAVY_TOOLS
+    """Tool-name patterns (``fnmatch``, case-insensitive) of engineering tools: once
+    the current turn *calls* one (a shell, code execution, file edits), it goes to
+    pro_tools, Pro's endpoint for mixed shell and custom-tool agents. Empty: never."""
     always_escalate: frozenset[Category] = frozenset()
     """Categories sent to Pro whatever their difficulty."""
     never_escalate: frozenset[Category] = frozenset()
     """Categories kept on Flash-Lite whatever their difficulty."""
     text_rules: bool = True
     """Decide obvious requests from their wording, without the classifier."""
+    broad_text_rules: bool = False
+    """The older, broad wording rules: "theorem" or "prove" anywhere -> Pro, any request
+    that starts with "translate" -> lite, even for code. Off: those go to the classifier."""
     rule_band: tuple[float, float] = (0.2, 0.8)
     """Text-rule priors below the band stay on Flash-Lite, above it go to Pro; inside
     it (and for any message no rule recognises) the classifier decides."""

@@ -4,8 +4,9 @@ Nothing here does I/O, so the whole policy can be tested and changed in isolatio
 :func:`decide` applies, in order:
 
 1. an explicit lane override (``source="override"``);
-2. tool rules: many tools bound, or several tool rounds in the current turn
-   (-> ``pro_tools``, ``source="rule"``);
+2. tool rules (-> ``pro_tools``, ``source="rule"``): evidence from the current turn's
+   tool use (failed results, a repeated call, an engineering tool called, a long loop;
+   :func:`tool_evidence`), or, when ``tool_heavy_min_tools`` is set, many tools bound;
 3. a sticky turn: later steps of an agent turn stay on the lane that started it
    (``source="sticky"``), so a turn costs one classifier call and keeps one model;
 4. a very long prompt, a forced tool choice, or a text rule that recognises the
@@ -30,11 +31,13 @@ Example:
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from lc_gemini_router.config import LANES, Category, Lane, RouterConfig
@@ -51,6 +54,7 @@ __all__ = [
     "latest_user_text",
     "rule_decision",
     "score_decision",
+    "tool_evidence",
     "tool_rounds_in_turn",
     "turn_lane",
     "turn_messages",
@@ -156,6 +160,43 @@ def turn_lane(messages: Sequence[BaseMessage], lanes: Collection[Lane] = LANES) 
     return None
 
 
+def tool_evidence(messages: Sequence[BaseMessage], config: RouterConfig) -> str | None:
+    """Why the current turn's tool use calls for pro_tools, or None.
+
+    Evidence, not counts: failed tool results, a call repeated with the same arguments
+    (a stuck loop), a call to an engineering tool (``heavy_tools``), or a long loop
+    (``tool_heavy_min_rounds``). Bound tools alone, or a few easy rounds, are none.
+    """
+    rounds = errors = 0
+    seen: set[str] = set()
+    repeated = heavy = None
+    patterns = [p.lower() for p in config.heavy_tools]
+    for message in turn_messages(messages):
+        if isinstance(message, ToolMessage) and message.status == "error":
+            errors += 1
+        if not isinstance(message, AIMessage) or not message.tool_calls:
+            continue
+        rounds += 1
+        for call in message.tool_calls:
+            name = call["name"]
+            signature = f"{name}\x00{json.dumps(call['args'], sort_keys=True, default=str)}"
+            if signature in seen and repeated is None:
+                repeated = name
+            seen.add(signature)
+            if heavy is None and any(fnmatch.fnmatchcase(name.lower(), p) for p in patterns):
+                heavy = name
+    limit = config.escalate_after_tool_errors
+    if limit and errors >= limit:
+        return f"{errors} failed tool results in this turn (>= {limit})"
+    if config.escalate_on_repeated_call and repeated is not None:
+        return f"{repeated} called again with the same arguments"
+    if heavy is not None:
+        return f"engineering tool called: {heavy}"
+    if rounds >= config.tool_heavy_min_rounds:
+        return f"{rounds} tool rounds in this turn (>= {config.tool_heavy_min_rounds})"
+    return None
+
+
 def latest_user_text(messages: Sequence[BaseMessage]) -> str:
     """Text of the last human message ("" when there is none)."""
     for message in reversed(messages):
@@ -215,12 +256,12 @@ def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision 
         return _decision(
             request, config, request.lane_override, "override", "lane set by caller", rounds=rounds
         )
-    if tools >= config.tool_heavy_min_tools:
+    if config.tool_heavy_min_tools and tools >= config.tool_heavy_min_tools:
         reason = f"{tools} tools bound (>= {config.tool_heavy_min_tools})"
         return _decision(request, config, "pro_tools", "rule", reason, rounds=rounds)
-    if rounds >= config.tool_heavy_min_rounds:
-        reason = f"{rounds} tool rounds in this turn (>= {config.tool_heavy_min_rounds})"
-        return _decision(request, config, "pro_tools", "rule", reason, rounds=rounds)
+    evidence = tool_evidence(request.messages, config)
+    if evidence is not None:
+        return _decision(request, config, "pro_tools", "rule", evidence, rounds=rounds)
     if config.sticky_turns:
         lane = turn_lane(request.messages, config.lanes)
         if lane is not None:
@@ -245,7 +286,7 @@ def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision 
 
 
 def _text_rule(request: RouteRequest, config: RouterConfig, rounds: int) -> RouteDecision | None:
-    prior = text_prior(latest_user_text(request.messages))
+    prior = text_prior(latest_user_text(request.messages), broad=config.broad_text_rules)
     low, high = config.rule_band
     if low <= prior.score <= high:
         return None
