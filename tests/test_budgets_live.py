@@ -209,6 +209,7 @@ async def test_an_abandoned_stream_settles_its_prompt_and_holds_nothing(
             if status.reserved == 0:
                 break
             await asyncio.sleep(0)
+        await router.aclose()
     prompt_part = Decimal(len(EASY_PROMPT.encode()) + 8) * Decimal("0.25") / 1_000_000
     assert spent(router) == prompt_part  # the request was sent: at least its prompt
 

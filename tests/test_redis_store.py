@@ -138,6 +138,7 @@ async def test_async_calls_share_the_breaker_and_fail_open(
     sim.fail_next(503, model="gemini-3.5-flash")
     await router.ainvoke(HARD_PROMPT)
     assert breaker.is_open  # one failure opened it, for every process on this Redis
+    await router.aclose()
     await store.aclose()
     store.close()
 
@@ -150,6 +151,7 @@ async def test_async_calls_share_the_breaker_and_fail_open(
     # The score cache, the breaker and the ledger each went on without Redis.
     whats = {str(w.message).split("(")[1].split(":")[0] for w in seen}
     assert whats >= {"score get", "breaker allow", "reserve", "settle", "score put"}
+    await unchecked.aclose()
 
 
 def test_without_the_server_binary_the_redis_tests_fail_with_the_fix(
