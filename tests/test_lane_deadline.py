@@ -71,3 +71,15 @@ def test_without_a_deadline_the_trickle_holds_the_lane_past_the_client_timeout(
 def test_a_negative_trickle_is_refused() -> None:
     with pytest.raises(ValueError, match="trickle_seconds must be >= 0"):
         SimReply(trickle_seconds=-1)
+
+
+def test_a_read_timeout_of_the_client_falls_back(sim: GeminiSimulator) -> None:
+    # The SDK re-raises httpx's ReadTimeout unwrapped once its retries are spent: a
+    # fault of the lane, not of the request, so the fallback lane answers.
+    sim.set_delay(1.5, model=PRO)
+    router = live_router(sim, timeout=0.5)
+    answer = router.invoke(PROMPT, lane="pro")
+    router.close()
+    decision = answer.response_metadata["lc_gemini_router"]["decision"]
+    assert (decision["lane"], decision["fallback_from"]) == ("lite", "pro")
+    assert "ReadTimeout" in decision["reasons"][-1]

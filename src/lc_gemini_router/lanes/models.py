@@ -52,13 +52,40 @@ def shared_profile(profiles: list[ModelProfile]) -> ModelProfile:
     return cast("ModelProfile", merged)
 
 
+_TRANSPORT_FAULTS = frozenset(
+    {
+        # httpx / httpx2 / httpcore: a read or connect timeout, a dropped connection
+        "TimeoutException",
+        "NetworkError",
+        "RemoteProtocolError",
+        # aiohttp (google-genai's async transport when it is installed)
+        "ServerTimeoutError",
+        "ClientConnectionError",
+    }
+)
+_TRANSPORT_MODULES = ("httpx", "httpcore", "aiohttp")
+
+
+def _transport_fault(error: BaseException) -> bool:
+    """A timeout or lost connection raised by an HTTP client google-genai may use.
+
+    They are not builtin ``TimeoutError`` / ``ConnectionError`` subclasses, and the SDK
+    re-raises them unwrapped when its retries run out.
+    """
+    return any(
+        cls.__name__ in _TRANSPORT_FAULTS and cls.__module__.startswith(_TRANSPORT_MODULES)
+        for cls in type(error).__mro__
+    )
+
+
 def lane_unavailable(error: BaseException) -> bool:
     """Whether another lane may answer what this lane failed: the fault was the lane's.
 
     True for what langchain-core marks ``is_retryable`` (429, 5xx, timeouts, lost
-    connections, also found on the cause chain or as the builtin ``TimeoutError`` /
-    ``ConnectionError``) and for a 404 (``ModelNotFoundError``: this lane's model is
-    not served here, e.g. a preview model on API v1). Invalid requests (400), auth
+    connections, also found on the cause chain, as the builtin ``TimeoutError`` /
+    ``ConnectionError``, or as the HTTP client's own timeout and connection errors)
+    and for a 404 (``ModelNotFoundError``: this lane's model is not served here, e.g.
+    a preview model on API v1). Invalid requests (400), auth
     errors and bugs (``TypeError``) would fail on any lane, so they propagate.
     """
     seen: set[int] = set()
@@ -68,6 +95,8 @@ def lane_unavailable(error: BaseException) -> bool:
         if getattr(current, "is_retryable", False) is True:
             return True
         if isinstance(current, (ModelNotFoundError, TimeoutError, ConnectionError)):
+            return True
+        if _transport_fault(current):
             return True
         current = current.__cause__
     return False
