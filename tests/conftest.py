@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,14 @@ from lc_gemini_router.api_versions import API_VERSION_ENV
 from lc_gemini_router.testing.redis_server import RedisServer
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.routing_kit import Backend
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collect after each test, so an unclosed client is reported by the test that
+    left it open, not by whichever later test the collector happens to run in."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -658,6 +658,7 @@ def test_write_config_round_trips_every_kind_of_value(tmp_path: Path) -> None:
         long_context_tokens=1_000_000,
         long_context_lane="pro_tools",
         forced_tool_choice_lane="pro",
+        lane_deadline_seconds=2.5,
         lite_model='odd "name" \\ with ünïcode\ttab\x01',
         classifier=ClassifierSettings(enabled=False, cooldown_seconds=math.inf, cache_size=0),
         error_fallbacks={"lite": "pro_tools"},

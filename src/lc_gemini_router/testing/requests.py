@@ -21,6 +21,11 @@ class SimRequest:
         headers: Request headers, without credentials.
         status: HTTP status answered; 0 while pending or if never answered.
         error: Message of the error answered, if any.
+        usage: The ``usageMetadata`` of a 200 answer's last payload: what the reply
+            billed (None for errors).
+        delivered: The whole answer was written to the client (False for an error
+            status that was never sent, a reply cut on purpose, or one the client
+            abandoned before it ended).
     """
 
     model: str
@@ -30,6 +35,8 @@ class SimRequest:
     status: int = 0
     error: str | None = None
     api_version: str = "v1beta"
+    usage: dict[str, Any] | None = None
+    delivered: bool = False
 
     @property
     def stream(self) -> bool:

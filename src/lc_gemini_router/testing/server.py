@@ -131,13 +131,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._trickle = answer.trickle
         req.error = payloads[0]["error"]["message"] if status != 200 else None
         req.status = status
+        if status == 200 and payloads:
+            req.usage = payloads[-1].get("usageMetadata")
         try:
             if answer.cut:
                 self._send_cut(payloads if req.stream else [])
             elif status == 200 and req.stream:
                 self._send_events(payloads)
+                req.delivered = True
             else:
                 self._send_json(status, payloads[0])
+                req.delivered = True
         except OSError:  # the client went away
             self.close_connection = True
 

@@ -84,9 +84,12 @@ def dump_config(config: RouterConfig, *, header: str | None = None) -> str:
     if lines:
         lines.append("")
     tables: list[tuple[str, Mapping[str, Any]]] = []
+    fields = type(config).model_fields
     for key, value in config.model_dump().items():
         if isinstance(value, Mapping):
             tables.append((key, value))
+        elif value is None and key in fields and fields[key].default is None:
+            continue  # left out, it reads back as its default (TOML has no null)
         else:
             lines.append(f"{_toml_key(key)} = {_toml_value(value, key)}")
     for name, table in tables:
