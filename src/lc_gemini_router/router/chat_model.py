@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Literal, cast
 
@@ -34,7 +33,7 @@ from langchain_core.callbacks import (
     CallbackManager,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -56,24 +55,21 @@ from lc_gemini_router.api_versions import (
     ApiVersion,
     effective_api_version,
     lane_api_version,
-    v1_problem,
 )
 from lc_gemini_router.budgets.guard import BudgetGuard, guarded_classifier
 from lc_gemini_router.budgets.ledger import MemoryLedger
 from lc_gemini_router.budgets.spec import Budget
 from lc_gemini_router.budgets.status import BudgetStatus, budget_steps
 from lc_gemini_router.classify.classifier import Classifier
-from lc_gemini_router.config import LANES, RouterConfig
+from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.engine import Done, aresult_of, result_of
 from lc_gemini_router.errors import (
-    ApiVersionWarning,
     ConfigError,
-    UnknownPriceWarning,
     UnsupportedInputError,
 )
-from lc_gemini_router.lanes.models import google_profile, shared_profile
-from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog, normalize_model_id
+from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog
 from lc_gemini_router.router.calls import Call, prepare
+from lc_gemini_router.router.construction import check_models, resolve_lanes
 from lc_gemini_router.router.keywords import unknown_constructor_keyword
 from lc_gemini_router.router.lanes import LaneSet
 from lc_gemini_router.router.pipeline import decide
@@ -172,30 +168,7 @@ class GeminiRouter(BaseChatModel):
 
     @model_validator(mode="after")
     def _resolve_lanes(self) -> GeminiRouter:
-        # Lane IDs given directly (or read from ready models) become the config's
-        # lane IDs, so decisions and prices name the model that really answers.
-        updates: dict[str, Any] = {}
-        for lane in LANES:
-            value = getattr(self, lane)
-            model_id = self._model_id(value)
-            if model_id:
-                updates[f"{lane}_model"] = model_id
-        extra = {name: spec.model_dump() for name, spec in self.config.extra_lanes.items()}
-        for name, model in self.lane_models.items():
-            model_id = self._model_id(model)
-            if model_id is None:
-                msg = f"lane_models[{name!r}]: cannot tell the model ID of {type(model).__name__}"
-                raise ConfigError(msg)
-            extra[name] = {**extra.get(name, {}), "model": model_id}
-        if self.lane_models:
-            updates["extra_lanes"] = extra
-        classifier_id = self._model_id(self.classifier)
-        if classifier_id:
-            updates["classifier"] = {"model": classifier_id}
-        if updates:
-            self.config = self.config.with_overrides(updates)
-        if self.profile is None:
-            self.profile = self._lanes_profile()
+        resolve_lanes(self)
         return self
 
     @model_validator(mode="after")
@@ -215,17 +188,6 @@ class GeminiRouter(BaseChatModel):
             self.budget_ledger = MemoryLedger()
         return self
 
-    def _lanes_profile(self) -> ModelProfile | None:
-        """The profile every lane shares; None when a lane's profile is unknown."""
-        profiles = []
-        for lane, model_id in self.config.lanes.items():
-            ready = self.lane_set.ready(lane)
-            profile = ready.profile if ready is not None else google_profile(model_id)
-            if not profile:
-                return None
-            profiles.append(profile)
-        return shared_profile(profiles)
-
     def __init__(self, **kwargs: Any) -> None:
         unknown = [key for key in kwargs if key not in _constructor_names()]
         if unknown:
@@ -237,26 +199,7 @@ class GeminiRouter(BaseChatModel):
             raise ConfigError.from_validation("GeminiRouter", exc, known=names) from None
         # Checked here, not in a validator, so the typed RetiredModelError (naming
         # the replacement) reaches the caller instead of a pydantic ValidationError.
-        catalog = self.catalog or default_catalog()
-        models = {*self.config.lanes.values(), self.config.classifier.model}
-        for model_id in sorted(models):
-            if catalog.ensure_servable(model_id) is None:
-                msg = f"model {model_id!r} is not in the price catalog: its costs will be None"
-                warnings.warn(msg, UnknownPriceWarning, stacklevel=2)
-        for lane in ("classifier", *self.config.lanes):
-            version = self.lane_api_version(lane)
-            model_id = self._lane_id(lane)
-            problem = v1_problem(model_id, version.version) if version else None
-            if problem and version is not None:
-                # A ready lane is the caller's: warn with the fix, never change it.
-                owner = "ready lane" if self.lane_set.ready(lane) is not None else "lane"
-                msg = f"{owner} {lane!r} will fail: {problem} (API version from {version.source})"
-                warnings.warn(msg, ApiVersionWarning, stacklevel=2)
-
-    def _lane_id(self, lane: str) -> str:
-        if lane == "classifier":
-            return self.config.classifier.model
-        return self.config.lanes[lane]
+        check_models(self)
 
     def lane_api_version(self, lane: str) -> ApiVersion | None:
         """The Gemini API version ``lane`` calls, and where that choice came from.
@@ -272,15 +215,6 @@ class GeminiRouter(BaseChatModel):
         if ready is not None:
             return effective_api_version(ready)
         return lane_api_version(self.api_version)
-
-    @staticmethod
-    def _model_id(value: str | BaseChatModel | None) -> str | None:
-        if isinstance(value, str):
-            return normalize_model_id(value)
-        if isinstance(value, BaseChatModel):
-            name = getattr(value, "model", None) or getattr(value, "model_name", None)
-            return normalize_model_id(name) if isinstance(name, str) else None
-        return None
 
     # -- LangChain plumbing ------------------------------------------------------------
 
