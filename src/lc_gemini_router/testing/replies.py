@@ -51,6 +51,8 @@ class SimReply:
             in each candidate's ``groundingMetadata.webSearchQueries``.
         cut_after: Drop the connection after this many SSE events (0 for a plain
             request: no answer at all), as a network failure mid-reply.
+        blocked: A ``promptFeedback.blockReason`` (``"SAFETY"``, ...): the reply has no
+            candidates, only the prompt's usage, which Gemini bills.
         trickle_seconds: Send the reply a few bytes at a time with this pause between
             writes: every read of the client gets bytes within its read timeout, yet
             the whole reply takes far longer (a stalled upstream).
@@ -69,6 +71,7 @@ class SimReply:
     search_queries: list[str] = field(default_factory=list)
     cut_after: int | None = None
     trickle_seconds: float = 0.0
+    blocked: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [size for size in self.images if size not in IMAGE_TOKENS]
@@ -127,6 +130,16 @@ def render(req: SimRequest, reply: SimReply) -> list[dict[str, Any]]:
     A reply with ``cut_after`` is cut to that many payloads; the server then drops
     the connection.
     """
+    if reply.blocked is not None:
+        prompt_only = reply.prompt_tokens
+        if prompt_only is None:
+            prompt_only = estimate_tokens(req.prompt_text, minimum=1)
+        blocked = {
+            "promptFeedback": {"blockReason": reply.blocked},
+            "usageMetadata": {"promptTokenCount": prompt_only, "totalTokenCount": prompt_only},
+            "modelVersion": req.model,
+        }
+        return [blocked]
     text = _text(req, reply)
     calls = [
         {
