@@ -15,6 +15,7 @@ from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimReq
 LITE = "gemini-3.1-flash-lite"
 PRO = "gemini-3.1-pro-preview"
 PRO_TOOLS = "gemini-3.1-pro-preview-customtools"
+IMAGE = "gemini-3.1-flash-image"
 
 EASY = {"difficulty": 0.1, "needs_tools": False, "category": "translation"}
 HARD = {"difficulty": 0.9, "needs_tools": False, "category": "reasoning"}
@@ -51,6 +52,7 @@ class Backend:
             LITE: (500, 100, 0),
             PRO: (500, 100, 300),
             PRO_TOOLS: (800, 60, 200),
+            IMAGE: (40, 10, 0),
         }
     )
     tool_rounds: int = 0

@@ -50,8 +50,9 @@ Lane = str
 """Where an answer goes: a built-in lane (:data:`LANES`) or one of ``RouterConfig.extra_lanes``."""
 LANES: tuple[Lane, ...] = ("lite", "pro", "pro_tools")
 """The built-in lanes: Flash-Lite, Pro, and Pro's custom-tools endpoint."""
-LaneKind = Literal["chat"]
-"""How a lane answers; ``chat`` calls a chat model (batch and image kinds come later)."""
+LaneKind = Literal["chat", "image"]
+"""How a lane answers: ``chat`` calls a chat model; ``image`` is a chat model that
+generates images, chosen for requests whose ``response_modalities`` include IMAGE."""
 _LANE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 Category = Literal[
@@ -296,6 +297,10 @@ class RouterConfig(_Settings):
             "pro_tools": self.pro_tools_model,
         }
         return builtin | {name: spec.model for name, spec in self.extra_lanes.items()}
+
+    def image_lane(self) -> Lane | None:
+        """The first lane of kind ``image`` (None when the config has none)."""
+        return next((n for n, spec in self.extra_lanes.items() if spec.kind == "image"), None)
 
     def fallback_of(self, lane: Lane) -> Lane | None:
         """The lane that answers when ``lane`` fails (None: the error is raised)."""

@@ -86,6 +86,8 @@ def prepare(
     scope_keys = {n: str(v) for n in scopes if (v := overrides.pop(n, values.get(n)))}
     # LangChain's per-call model override: answer on that model, without routing.
     pinned = lane_kwargs.pop("model", None)
+    if "response_modalities" in lane_kwargs:
+        lane_kwargs["response_modalities"] = _modalities(lane_kwargs["response_modalities"])
     check_per_call(overrides, lane_kwargs)
     lane = overrides.pop("lane", None)
     config = base.with_overrides(overrides)
@@ -106,6 +108,7 @@ def prepare(
         lane_override=lane,
         structured_output="response_json_schema" in lane_kwargs
         or lane_kwargs.get("response_mime_type") == "application/json",
+        wants_images=_wants_images(lane_kwargs.get("response_modalities")),
         overrides=overrides,
     )
     check_window(messages, config.max_prompt_tokens)
@@ -139,3 +142,29 @@ def _check_lane_overrides(
             raise ConfigError(msg)
         # RetiredModelError for a shut-down ID; a warning for an unknown price.
         catalog.ensure_servable(model_id)
+
+
+def _modalities(value: Any) -> Any:
+    """``["TEXT", "IMAGE"]`` as google-genai ``Modality`` values, which the lanes need."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    from langchain_google_genai import Modality
+
+    known = {m.value: m for m in Modality}
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            if item.upper() not in known:  # google-genai's enum would only warn
+                msg = f"unknown response modality {item!r}; expected one of {', '.join(known)}"
+                raise ConfigError(msg)
+            item = known[item.upper()]
+        out.append(item)
+    return out
+
+
+def _wants_images(modalities: Any) -> bool:
+    """Whether ``response_modalities`` (names or google-genai ``Modality`` values) ask
+    for images."""
+    if not isinstance(modalities, (list, tuple, set, frozenset)):
+        return False
+    return any(str(getattr(m, "value", m)).upper() == "IMAGE" for m in modalities)

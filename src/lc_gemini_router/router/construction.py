@@ -64,7 +64,11 @@ def resolve_lanes(router: GeminiRouter) -> None:
 def _lanes_profile(router: GeminiRouter) -> ModelProfile | None:
     """The profile every lane shares; None when a lane's profile is unknown."""
     profiles = []
-    for lane, model_id in router.config.lanes.items():
+    config = router.config
+    for lane, model_id in config.lanes.items():
+        spec = config.extra_lanes.get(lane)
+        if spec is not None and spec.kind == "image":
+            continue  # only image requests reach it: it does not narrow the chat profile
         ready = router.lane_set.ready(lane)
         profile = ready.profile if ready is not None else google_profile(model_id)
         if not profile:

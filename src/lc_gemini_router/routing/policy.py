@@ -41,6 +41,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from pydantic import BaseModel, ConfigDict, Field
 
 from lc_gemini_router.config import LANES, Category, Lane, RouterConfig
+from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.keys import ROUTER_METADATA_KEY
 from lc_gemini_router.routing.heuristics import text_prior
 
@@ -125,6 +126,8 @@ class RouteRequest:
     lane_override: Lane | None = None
     structured_output: bool = False
     """The call asks for JSON (``response_json_schema`` or a JSON mime type)."""
+    wants_images: bool = False
+    """The call asks for generated images (``response_modalities`` include IMAGE)."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """Per-call config overrides already applied to the config (kept for the record)."""
 
@@ -256,6 +259,17 @@ def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision 
         return _decision(
             request, config, request.lane_override, "override", "lane set by caller", rounds=rounds
         )
+    if request.wants_images:
+        lane = config.image_lane()
+        if lane is None:
+            msg = (
+                "the request asks for images (response_modalities include IMAGE) but no "
+                "lane of kind 'image' is configured: add one, e.g. RouterConfig(extra_lanes="
+                "{'image': LaneSpec(model='gemini-3.1-flash-image', kind='image')})"
+            )
+            raise ConfigError(msg)
+        reason = "response_modalities ask for images"
+        return _decision(request, config, lane, "rule", reason, rounds=rounds)
     if config.tool_heavy_min_tools and tools >= config.tool_heavy_min_tools:
         reason = f"{tools} tools bound (>= {config.tool_heavy_min_tools})"
         return _decision(request, config, "pro_tools", "rule", reason, rounds=rounds)
