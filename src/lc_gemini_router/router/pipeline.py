@@ -9,7 +9,7 @@ rule, decision, fallback and annotation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.messages import BaseMessage
@@ -37,9 +37,15 @@ from lc_gemini_router.engine import (
     Out,
 )
 from lc_gemini_router.errors import LaneError, LaneFailure
-from lc_gemini_router.keys import COST_EVENT, DECISION_EVENT, WASTED_EVENT
+from lc_gemini_router.keys import (
+    COST_EVENT,
+    DECISION_EVENT,
+    SERVICE_TIER_METADATA_KEY,
+    WASTED_EVENT,
+)
 from lc_gemini_router.lanes.models import lane_unavailable
 from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
+from lc_gemini_router.pricing.entries import SERVICE_TIERS, ServiceTier
 from lc_gemini_router.router.calls import Call
 from lc_gemini_router.router.runs import child_callbacks, classifier_config, parent_of
 from lc_gemini_router.routing.policy import RouteDecision, score_decision
@@ -88,6 +94,7 @@ def _flow(
     lanes = router.lane_set
     catalog = router.catalog
     parent = parent_of(router, run_manager)
+    tier = _service_tier(parent.metadata)
     guard.start(call, parent)  # the budgets that apply; typed errors before any request
     manager = child_callbacks(parent, AsyncCallbackManager if is_async else CallbackManager)
     run_id = parent.run_id
@@ -117,7 +124,7 @@ def _flow(
         )
         yield from guard.settle_classifier(outcome)
     decision = yield from guard.fit(decide(call, outcome))  # downgraded, or nothing sent
-    report = classifier_report(outcome, router.config.classifier.model, catalog)
+    report = classifier_report(outcome, router.config.classifier.model, catalog, service_tier=tier)
     if events is not None:
         yield Emit(events, DECISION_EVENT, decision_payload(decision, report), run_id)
     if pump is not None and decision.lane != "lite":
@@ -125,7 +132,9 @@ def _flow(
         yield from guard.wasted(pump.tally)
         if events is not None:
             lite_model = call.config.lite_model
-            waste = waste_payload(pump.tally, call.request.messages, lite_model, catalog)
+            waste = waste_payload(
+                pump.tally, call.request.messages, lite_model, catalog, service_tier=tier
+            )
             yield Emit(events, WASTED_EVENT, waste, run_id)
         pump = None
     while True:
@@ -153,7 +162,7 @@ def _flow(
                 yield Emit(events, DECISION_EVENT, decision_payload(decision, report), run_id)
     if not stream:
         budget = yield from guard.answered(result.generations[0].message)
-        payload = annotate(result, decision, report, catalog, budget=budget)
+        payload = annotate(result, decision, report, catalog, budget=budget, service_tier=tier)
         if events is not None:
             yield Emit(events, COST_EVENT, payload, run_id)
         return result
@@ -170,7 +179,9 @@ def _flow(
         # them twice. Fail with the lane named instead.
         raise LaneError(decision.lane, decision.model, exc, earlier=call.failures) from exc
     budget = yield from guard.streamed(tally)
-    cost_meta, payload = answer_report(decision, report, tally, catalog, budget=budget)
+    cost_meta, payload = answer_report(
+        decision, report, tally, catalog, budget=budget, service_tier=tier
+    )
     if events is not None:
         yield Emit(events, COST_EVENT, payload, run_id)
     yield Out(cost_chunk(cost_meta))
@@ -211,3 +222,10 @@ def _fallback(decision: RouteDecision, call: Call, error: Exception) -> RouteDec
             "reasons": (*decision.reasons, reason),
         }
     )
+
+
+def _service_tier(metadata: dict[str, Any]) -> ServiceTier:
+    """The run's service tier (``SERVICE_TIER_METADATA_KEY``), as the cost handler reads it;
+    an unknown tier prices at standard here (the handler warns and leaves it unpriced)."""
+    tier = metadata.get(SERVICE_TIER_METADATA_KEY, "standard")
+    return cast("ServiceTier", tier) if tier in SERVICE_TIERS else "standard"
