@@ -17,6 +17,9 @@ from benchmarks.common import default_data_dir
 from benchmarks.overhead import LOOPBACK_GOALS
 from benchmarks.run import SECTIONS, main
 
+# Whole-suite runs only: the drift checks in CI leave them out (see .ci/run).
+pytestmark = pytest.mark.slow
+
 DATA = default_data_dir()
 LABELS = {
     "rule": "rule path",

@@ -261,6 +261,7 @@ def patient_store(request: pytest.FixtureRequest) -> Iterator[StateStore]:
     yield from store_of(request.param, request, timeout=30.0)
 
 
+@pytest.mark.slow
 async def test_a_thousand_concurrent_calls_never_overshoot(
     sim: GeminiSimulator, backend: Backend, patient_store: StateStore
 ) -> None:

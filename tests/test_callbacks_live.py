@@ -98,6 +98,7 @@ def test_batch(gemini_sim: GeminiSimulator) -> None:
     assert cb.total_cost == expected(range(40))
 
 
+@pytest.mark.slow
 async def test_thousand_concurrent_calls_priced_exactly() -> None:
     with GeminiSimulator(responder=numbered) as sim:
         model = llm(sim)

@@ -20,6 +20,9 @@ from nbformat import NotebookNode
 
 import lc_gemini_router
 
+# Whole-suite runs only: the drift checks in CI leave them out (see .ci/run).
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 EXPECTED = (
     "01_quickstart.ipynb",

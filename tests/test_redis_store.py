@@ -79,6 +79,7 @@ def test_an_unreachable_redis_fails_closed_before_any_request(sim: GeminiSimulat
     assert sim.requests == []
 
 
+@pytest.mark.slow
 def test_four_processes_share_one_daily_budget(
     sim: GeminiSimulator, backend: Backend, redis_url: str
 ) -> None:
