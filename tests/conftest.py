@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -12,6 +14,11 @@ from lc_gemini_router.api_versions import API_VERSION_ENV
 from lc_gemini_router.testing.redis_server import RedisServer
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.routing_kit import Backend
+
+# The tests speak plain HTTP to 127.0.0.1 only, yet every google-genai client loads a
+# CA bundle into its SSL context: the system bundle costs about 100 ms per client, a
+# one-certificate file about 9 ms. Child processes (CLI, notebooks) inherit it.
+os.environ["SSL_CERT_FILE"] = str(Path(__file__).parent / "data" / "loopback-ca.pem")
 
 
 @pytest.fixture(autouse=True)
