@@ -376,6 +376,14 @@ def _submit(
     return executor().submit(call)
 
 
+def _queue_limit(effect: Classify, admission: Admission | None) -> tuple[float, Exception]:
+    """How long a call may wait for a pool thread, and what it raises when withdrawn:
+    the admission wait and :class:`ClassifierBusy`, or without admission the deadline."""
+    if admission is None:
+        return effect.deadline, ClassifierTimeout(effect.deadline)
+    return admission.wait_seconds, ClassifierBusy(admission.limit, admission.wait_seconds)
+
+
 def _classify(
     effect: Classify, executor: Callable[[], Executor] | None, admission: Admission | None
 ) -> Any:
@@ -385,12 +393,10 @@ def _classify(
     # goes on and still reports its cost.
     started = threading.Event()
     future = _submit(effect, executor, started.set)
-    wait = admission.wait_seconds if admission is not None else effect.deadline
+    wait, withdrawn = _queue_limit(effect, admission)
     # A call still queued when its caller stops waiting is withdrawn, never sent.
     if not started.wait(wait) and future.cancel():
-        if admission is None:
-            raise ClassifierTimeout(effect.deadline)
-        raise ClassifierBusy(admission.limit, wait)
+        raise withdrawn
     try:
         return future.result(timeout=effect.deadline)  # counted from when it was sent
     except FutureTimeout:
@@ -412,14 +418,12 @@ async def _aclassify(
             loop.call_soon_threadsafe(_resolve, started)
 
     future = _submit(effect, executor, on_start)
-    wait = admission.wait_seconds if admission is not None else effect.deadline
+    wait, withdrawn = _queue_limit(effect, admission)
     try:
         await asyncio.wait_for(asyncio.shield(started), timeout=wait)
     except asyncio.TimeoutError:
         if future.cancel():  # still queued: withdrawn, never sent
-            if admission is None:
-                raise ClassifierTimeout(effect.deadline) from None
-            raise ClassifierBusy(admission.limit, wait) from None
+            raise withdrawn from None
     except asyncio.CancelledError:
         future.cancel()  # the caller has gone: withdrawn if not sent yet
         raise
