@@ -111,7 +111,7 @@ def prepare(
         wants_images=_wants_images(lane_kwargs.get("response_modalities")),
         overrides=overrides,
     )
-    check_window(messages, config.max_prompt_tokens)
+    check_window(request, config.max_prompt_tokens)
     ruled = rule_decision(request, config)
     return Call(
         request=request,

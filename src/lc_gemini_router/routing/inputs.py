@@ -19,7 +19,7 @@ from langchain_core.messages import (
 from langchain_core.messages.content import KNOWN_BLOCK_TYPES
 
 from lc_gemini_router.errors import UnsupportedInputError
-from lc_gemini_router.routing.policy import estimate_tokens
+from lc_gemini_router.routing.policy import RouteRequest
 
 __all__ = ["GEMINI_BLOCK_TYPES", "check_messages", "check_window"]
 
@@ -116,13 +116,13 @@ def check_messages(messages: Sequence[BaseMessage]) -> None:
         raise UnsupportedInputError(msg)
 
 
-def check_window(messages: Sequence[BaseMessage], max_tokens: int) -> None:
+def check_window(request: RouteRequest, max_tokens: int) -> None:
     """Refuse a prompt estimated (characters / 4) beyond the lanes' input window.
 
     Raises:
         UnsupportedInputError: the estimate exceeds ``max_tokens``.
     """
-    size = estimate_tokens(messages)
+    size = request.estimated_tokens
     if size > max_tokens:
         msg = (
             f"the prompt is about {size:,} tokens, beyond the lanes' input window of "

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,12 @@ class RouteRequest:
     @property
     def forces_tool(self) -> bool:
         return self.tool_choice not in (None, "auto", "none")
+
+    @functools.cached_property
+    def estimated_tokens(self) -> int:
+        """:func:`estimate_tokens` of the messages, computed once for the window check
+        and the long-context rule."""
+        return estimate_tokens(self.messages)
 
 
 def turn_messages(messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
@@ -281,7 +288,7 @@ def rule_decision(request: RouteRequest, config: RouterConfig) -> RouteDecision 
         if lane is not None:
             reason = f"continues a turn started on {lane}"
             return _decision(request, config, lane, "sticky", reason, rounds=rounds)
-    size = estimate_tokens(request.messages)
+    size = request.estimated_tokens
     if size >= config.long_context_tokens:
         reason = f"~{size:,} prompt tokens (>= {config.long_context_tokens:,})"
         return _decision(request, config, config.long_context_lane, "rule", reason, rounds=rounds)
