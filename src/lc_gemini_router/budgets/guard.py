@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -38,8 +38,7 @@ from lc_gemini_router.budgets.status import BudgetStatus, account_of
 from lc_gemini_router.callbacks.payloads import StreamTally
 from lc_gemini_router.engine import Effect, LaneCall, Speculate, State
 from lc_gemini_router.errors import BudgetExceededError, ConfigError
-from lc_gemini_router.keys import SERVICE_TIER_METADATA_KEY
-from lc_gemini_router.pricing.catalog import SERVICE_TIERS, ServiceTier, default_catalog
+from lc_gemini_router.pricing.catalog import ServiceTier, default_catalog
 from lc_gemini_router.pricing.costs import image_sizes, price_quietly
 from lc_gemini_router.routing.policy import RouteDecision
 
@@ -130,8 +129,7 @@ class BudgetGuard:
             applied.append(Applied(budget, key, account_of(budget, key, self._now)))
         self.applied = tuple(applied)
         self._run = str(parent.run_id or uuid.uuid4())
-        tier = parent.metadata.get(SERVICE_TIER_METADATA_KEY, "standard")
-        self._tier = cast("ServiceTier", tier if tier in SERVICE_TIERS else "standard")
+        self._tier = parent.service_tier
 
     @property
     def accounts(self) -> tuple[Account, ...]:

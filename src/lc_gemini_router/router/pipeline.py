@@ -9,7 +9,7 @@ rule, decision, fallback and annotation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.messages import BaseMessage
@@ -40,12 +40,10 @@ from lc_gemini_router.errors import LaneError, LaneFailure
 from lc_gemini_router.keys import (
     COST_EVENT,
     DECISION_EVENT,
-    SERVICE_TIER_METADATA_KEY,
     WASTED_EVENT,
 )
 from lc_gemini_router.lanes.models import lane_unavailable
 from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
-from lc_gemini_router.pricing.entries import SERVICE_TIERS, ServiceTier
 from lc_gemini_router.router.calls import Call
 from lc_gemini_router.router.runs import child_callbacks, classifier_config, parent_of
 from lc_gemini_router.routing.policy import RouteDecision, score_decision
@@ -94,7 +92,7 @@ def _flow(
     lanes = router.lane_set
     catalog = router.catalog
     parent = parent_of(router, run_manager)
-    tier = _service_tier(parent.metadata)
+    tier = parent.service_tier
     guard.start(call, parent)  # the budgets that apply; typed errors before any request
     manager = child_callbacks(parent, AsyncCallbackManager if is_async else CallbackManager)
     run_id = parent.run_id
@@ -222,10 +220,3 @@ def _fallback(decision: RouteDecision, call: Call, error: Exception) -> RouteDec
             "reasons": (*decision.reasons, reason),
         }
     )
-
-
-def _service_tier(metadata: dict[str, Any]) -> ServiceTier:
-    """The run's service tier (``SERVICE_TIER_METADATA_KEY``), as the cost handler reads it;
-    an unknown tier prices at standard here (the handler warns and leaves it unpriced)."""
-    tier = metadata.get(SERVICE_TIER_METADATA_KEY, "standard")
-    return cast("ServiceTier", tier) if tier in SERVICE_TIERS else "standard"

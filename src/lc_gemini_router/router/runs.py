@@ -31,7 +31,9 @@ from lc_gemini_router.keys import (
     ROLE_CLASSIFIER,
     ROLE_METADATA_KEY,
     ROUTER_RUN_METADATA_KEY,
+    SERVICE_TIER_METADATA_KEY,
 )
+from lc_gemini_router.pricing.entries import SERVICE_TIERS, ServiceTier
 
 __all__ = [
     "CONFIGURABLE_KEY",
@@ -72,6 +74,13 @@ class Parent:
     handlers: list[BaseCallbackHandler]
     tags: list[str]
     metadata: dict[str, Any]
+
+    @property
+    def service_tier(self) -> ServiceTier:
+        """The run's tier (``SERVICE_TIER_METADATA_KEY``, as the cost handler reads it);
+        an unknown one is standard here (the handler warns and leaves it unpriced)."""
+        tier = self.metadata.get(SERVICE_TIER_METADATA_KEY, "standard")
+        return cast("ServiceTier", tier) if tier in SERVICE_TIERS else "standard"
 
 
 _run_context: ContextVar[RunContext | None] = ContextVar("lc_gemini_router_run", default=None)
