@@ -91,9 +91,7 @@ def _enter(owner: object, config: RunnableConfig | None) -> tuple[RunnableConfig
     run_id = config.get("run_id") or uuid.uuid4()
     # One manager for the router run and its classifier child: a tracer created by
     # configure() must be the same object for both, or the child is orphaned.
-    manager = CallbackManager.configure(
-        config.get("callbacks"), None, False, config.get("tags"), None, config.get("metadata")
-    )
+    manager = _configured(config)
     configurable = config.get("configurable") or {}
     overrides = configurable.get(CONFIGURABLE_KEY) or {}
     if not isinstance(overrides, Mapping):
@@ -184,11 +182,15 @@ def classifier_config(
 
 def standalone_parent(config: RunnableConfig | None) -> Parent:
     """A parent for a call outside any router run (``route()``): the config's callbacks."""
-    config = ensure_config(config)
-    manager = CallbackManager.configure(
+    manager = _configured(ensure_config(config))
+    return Parent(None, list(manager.handlers), list(manager.tags), dict(manager.metadata))
+
+
+def _configured(config: RunnableConfig) -> CallbackManager:
+    """LangChain's callback manager for ``config`` (its configure hooks included)."""
+    return CallbackManager.configure(
         config.get("callbacks"), None, False, config.get("tags"), None, config.get("metadata")
     )
-    return Parent(None, list(manager.handlers), list(manager.tags), dict(manager.metadata))
 
 
 async def end_cancelled_run(run_config: RunnableConfig, error: BaseException) -> None:
