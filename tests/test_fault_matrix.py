@@ -124,14 +124,13 @@ def test_classifier_faults(fault: str, mode: str) -> None:
 @pytest.mark.parametrize("fault", LANE_FAULTS)
 def test_lane_faults(fault: str, mode: str) -> None:
     backend = Faulty()
-    settings: dict[str, Any] = {"classifier": ClassifierSettings(cache_size=0)}
-    extra: dict[str, Any] = {}
-    if fault in ("429", "500"):
-        pass
-    elif fault == "timeout":
-        extra["timeout"] = 0.4
-    elif fault == "trickle":
-        settings["lane_deadline_seconds"] = 0.4
+    # The client's own timeout for the timeout cell; the router's lane deadline for the
+    # trickle cell (each read of a trickle is well inside the client's timeout).
+    timeout = {"timeout": 0.4} if fault == "timeout" else {}
+    deadline = 0.4 if fault == "trickle" else None
+    config = RouterConfig(
+        classifier=ClassifierSettings(cache_size=0), lane_deadline_seconds=deadline
+    )
     with GeminiSimulator(responder=backend) as sim:
         if fault in ("429", "500"):
             sim.fail_next(int(fault), model=PRO, count=2)  # and the SDK's one retry
@@ -141,7 +140,7 @@ def test_lane_faults(fault: str, mode: str) -> None:
             sim.script(PRO, SimReply(text="slow " * 10, trickle_seconds=0.1))
         else:
             sim.script(PRO, SimReply(text="cut " * 60, cut_after=1))
-        router = live_router(sim, config=RouterConfig(**settings), **extra)
+        router = live_router(sim, config=config, **timeout)
         with get_gemini_cost_callback() as cb:
             answer = _run(router, mode)
             router.close()
