@@ -30,7 +30,6 @@ from typing import Any, Literal, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
-    CallbackManager,
     CallbackManagerForLLMRun,
 )
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -56,7 +55,6 @@ from lc_gemini_router.api_versions import (
     effective_api_version,
     lane_api_version,
 )
-from lc_gemini_router.budgets.guard import BudgetGuard, guarded_classifier
 from lc_gemini_router.budgets.ledger import MemoryLedger
 from lc_gemini_router.budgets.spec import Budget
 from lc_gemini_router.budgets.status import BudgetStatus, budget_steps
@@ -72,11 +70,10 @@ from lc_gemini_router.router.calls import Call, prepare
 from lc_gemini_router.router.construction import check_models, resolve_lanes
 from lc_gemini_router.router.keywords import unknown_constructor_keyword
 from lc_gemini_router.router.lanes import LaneSet
-from lc_gemini_router.router.pipeline import decide
 from lc_gemini_router.router.pipeline import flow as routing_flow
+from lc_gemini_router.router.pipeline import route_flow
 from lc_gemini_router.router.runs import (
-    child_callbacks,
-    classifier_config,
+    Parent,
     current,
     end_cancelled_run,
     published,
@@ -315,25 +312,36 @@ class GeminiRouter(BaseChatModel):
             >>> GeminiRouter(api_key="k").route("Translate 'hi' into French").lane
             'lite'
         """
+        call, parent = self._route_call(input, tools, config, kwargs)
+        steps = route_flow(self, call, parent, is_async=False)
+        return cast("RouteDecision", result_of(self.lane_set.drive(steps))[0])
+
+    async def aroute(
+        self,
+        input: LanguageModelInput,
+        *,
+        tools: Sequence[str | dict[str, Any] | type | Callable[..., Any] | BaseTool] = (),
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> RouteDecision:
+        """:meth:`route` for async code (the classifier call is awaited)."""
+        call, parent = self._route_call(input, tools, config, kwargs)
+        steps = route_flow(self, call, parent, is_async=True)
+        return cast("RouteDecision", (await aresult_of(self.lane_set.adrive(steps)))[0])
+
+    def _route_call(
+        self,
+        input: LanguageModelInput,
+        tools: Sequence[str | dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        config: RunnableConfig | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[Call, Parent]:
         messages = self._convert_input(input).to_messages()
         if tools:
             kwargs["tools"] = format_tools(
                 [named_tool(t) if isinstance(t, str) else t for t in tools]
             )
-        call = self.prepare_call(messages, kwargs)
-        if not call.needs_classifier:
-            return decide(call, None)
-        parent = standalone_parent(config)
-        child = child_callbacks(parent, CallbackManager)
-        runner = self.classifier_runner
-        guard = BudgetGuard(self, is_async=False)
-        guard.start(call, parent)
-        flow = guarded_classifier(guard, runner, call, classifier_config(child, None))
-        try:
-            outcome = result_of(self.lane_set.drive(flow))
-        finally:
-            guard.abandon()
-        return decide(call, outcome)
+        return self.prepare_call(messages, kwargs), standalone_parent(config)
 
     def budget_status(self, scope: str = "global", key: str | None = None) -> list[BudgetStatus]:
         """The state of every budget kept per ``scope`` for ``key``, in its current window.

@@ -9,13 +9,14 @@ rule, decision, fallback and annotation.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
-from lc_gemini_router.budgets.guard import BudgetGuard
+from lc_gemini_router.budgets.guard import BudgetGuard, guarded_classifier
 from lc_gemini_router.callbacks.payloads import (
     annotate,
     answer_report,
@@ -28,6 +29,7 @@ from lc_gemini_router.callbacks.payloads import (
 from lc_gemini_router.classify.classifier import ClassifierOutcome
 from lc_gemini_router.engine import (
     Cancel,
+    Effect,
     Emit,
     Flow,
     Generate,
@@ -45,14 +47,19 @@ from lc_gemini_router.keys import (
 from lc_gemini_router.lanes.models import lane_unavailable
 from lc_gemini_router.lanes.speculation import AsyncStreamPump, StreamPump
 from lc_gemini_router.router.calls import Call
-from lc_gemini_router.router.runs import child_callbacks, classifier_config, parent_of
+from lc_gemini_router.router.runs import (
+    Parent,
+    child_callbacks,
+    classifier_config,
+    parent_of,
+)
 from lc_gemini_router.routing.policy import RouteDecision, score_decision
 from lc_gemini_router.routing.signatures import strip_foreign_signatures
 
 if TYPE_CHECKING:
     from lc_gemini_router.router.chat_model import GeminiRouter
 
-__all__ = ["decide", "flow"]
+__all__ = ["decide", "flow", "route_flow"]
 
 
 def flow(
@@ -184,6 +191,28 @@ def _flow(
         yield Emit(events, COST_EVENT, payload, run_id)
     yield Out(cost_chunk(cost_meta))
     return None
+
+
+def route_flow(
+    router: GeminiRouter, call: Call, parent: Parent, *, is_async: bool
+) -> Generator[Effect, Any, tuple[RouteDecision, ClassifierOutcome | None]]:
+    """Decide ``call`` without answering it (``route()``, the batch lane).
+
+    The classifier, when the rules leave the call open, runs as a child of ``parent``
+    (``parent.run_id`` None: a run of its own), held and settled under the budgets.
+    Returns the decision and the classifier's outcome (None when the rules decided).
+    """
+    if not call.needs_classifier:
+        return decide(call, None), None
+    manager = child_callbacks(parent, AsyncCallbackManager if is_async else CallbackManager)
+    guard = BudgetGuard(router, is_async)
+    guard.start(call, parent)
+    config = classifier_config(manager, parent.run_id)
+    try:
+        outcome = yield from guarded_classifier(guard, router.lane_set.classifier, call, config)
+    finally:
+        guard.abandon()
+    return decide(call, outcome), outcome
 
 
 def decide(call: Call, outcome: ClassifierOutcome | None) -> RouteDecision:
