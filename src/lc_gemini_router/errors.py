@@ -14,6 +14,12 @@ warning class, so callers can catch or filter the whole family at once::
     │                                         before any request is sent
     ├── StoreUnavailableError                 a shared store (Redis) did not answer and the
     │                                         store is set to fail closed
+    ├── BatchError                            the batch lane (Gemini Batch API)
+    │   ├── BatchItemError                    one request Gemini failed inside a job: a
+    │   │                                     result in ``job.results()``, not raised
+    │   ├── BatchNotReadyError                results asked for before the job is final
+    │   ├── BatchTimeoutError (TimeoutError)  ``wait()`` ran out of time
+    │   └── UnknownBatchJobError (LookupError) a job id the batch store does not hold
     ├── ClassifierError                       a decision model gave no answer (timeout,
     │                                         open circuit, unusable reply); ``usage``
     │                                         keeps the tokens billed for the call
@@ -44,6 +50,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiVersionWarning",
+    "BatchError",
+    "BatchItemError",
+    "BatchNotReadyError",
+    "BatchTimeoutError",
     "BudgetExceededError",
     "ClassifierError",
     "ConfigError",
@@ -54,6 +64,7 @@ __all__ = [
     "RetiredModelError",
     "StoreUnavailableError",
     "StoreUnavailableWarning",
+    "UnknownBatchJobError",
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",
@@ -255,6 +266,69 @@ class StoreUnavailableError(GeminiRouterError):
 
     Raised before the call's request is sent.
     """
+
+
+class BatchError(GeminiRouterError):
+    """Root of the batch lane's errors."""
+
+
+class BatchItemError(BatchError):
+    """One request of a batch job that Gemini answered with an error (it is not billed).
+
+    Returned in place of the item's message by ``BatchJob.results()``; raise it, or
+    re-queue the item (``BatchJob.requeue_failed()``), as fits.
+
+    Attributes:
+        key: the request's key in the job; ``index`` its position in the input.
+        code, status: Gemini's error code and status (None when it gave none).
+        attempts: how many times the request was sent.
+        job_state: the state of the Gemini job that carried the last attempt.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        index: int,
+        message: str,
+        code: int | None = None,
+        status: str | None = None,
+        attempts: int = 1,
+        job_state: str = "SUCCEEDED",
+    ) -> None:
+        self.key = key
+        self.index = index
+        self.message = message
+        self.code = code
+        self.status = status
+        self.attempts = attempts
+        self.job_state = job_state
+        what = f"{code} {status}: " if code is not None and status else ""
+        tries = "once" if attempts == 1 else f"{attempts} times"
+        super().__init__(
+            f"batch request {index} (key {key!r}) failed, sent {tries} "
+            f"(job {job_state}): {what}{message}"
+        )
+
+
+class BatchNotReadyError(BatchError):
+    """The job's results were asked for while some of its Gemini jobs are not final."""
+
+    def __init__(self, job_id: str, state: str) -> None:
+        self.job_id = job_id
+        self.state = state
+        super().__init__(
+            f"batch job {job_id!r} is {state}: its results exist once every Gemini job in "
+            "it is final (use wait() or await_results())"
+        )
+
+
+class BatchTimeoutError(BatchError, TimeoutError):
+    """``wait()`` / ``await_results()`` waited ``timeout`` seconds; the job goes on."""
+
+
+class UnknownBatchJobError(BatchError, LookupError):
+    """A batch job id that the router's batch store does not hold."""
 
 
 class GeminiRouterWarning(UserWarning):

@@ -7,6 +7,8 @@ without importing the cost handler (whose import registers LangChain's configure
 from __future__ import annotations
 
 __all__ = [
+    "BATCH_METADATA_KEY",
+    "CALL_TIME_METADATA_KEY",
     "CLASSIFIER_TAG",
     "COST_EVENT",
     "DECISION_EVENT",
@@ -40,3 +42,9 @@ DECISION_EVENT = "lc_gemini_router/decision"
 """Custom event with the routing decision and the classifier call's tokens and cost."""
 COST_EVENT = "lc_gemini_router/cost"
 """Custom event with the answer's tokens and exact cost, after it is complete."""
+BATCH_METADATA_KEY = "lc_gemini_router_batch"
+"""Where a batch answer names its job, key and Gemini job (run metadata, and inside
+``response_metadata["lc_gemini_router"]``)."""
+CALL_TIME_METADATA_KEY = "lc_gemini_router_called_at"
+"""Run metadata key with the UNIX time a call was made, when that is not the run's start
+(a batch answer collected later): the day whose rates apply."""

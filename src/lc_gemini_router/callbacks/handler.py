@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ from lc_gemini_router.callbacks.records import CallRecord, UsageTotals
 from lc_gemini_router.callbacks.replies import Reply, is_llm_cache_hit, read_reply
 from lc_gemini_router.errors import ConfigError
 from lc_gemini_router.keys import (
+    CALL_TIME_METADATA_KEY,
     CLASSIFIER_TAG,
     ROLE_ANSWER,
     ROLE_CLASSIFIER,
@@ -305,6 +307,9 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
             router_run if isinstance(router_run, str) else None,
             model if isinstance(model, str) and model else None,
         )
+        called = meta.get(CALL_TIME_METADATA_KEY)
+        if isinstance(called, (int, float)) and not isinstance(called, bool):
+            info = dataclasses.replace(info, started=float(called))
         with self._lock:
             self._runs.setdefault(run_id, info)
 

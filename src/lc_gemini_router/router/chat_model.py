@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -55,6 +55,9 @@ from lc_gemini_router.api_versions import (
     effective_api_version,
     lane_api_version,
 )
+from lc_gemini_router.batches.records import INLINE_LIMIT_BYTES
+from lc_gemini_router.batches.stores import BatchStore, MemoryBatchStore
+from lc_gemini_router.batches.submission import Submission
 from lc_gemini_router.budgets.ledger import MemoryLedger
 from lc_gemini_router.budgets.spec import Budget
 from lc_gemini_router.budgets.status import BudgetStatus, budget_steps
@@ -63,6 +66,7 @@ from lc_gemini_router.config import RouterConfig
 from lc_gemini_router.engine import Done, aresult_of, result_of
 from lc_gemini_router.errors import (
     ConfigError,
+    UnknownBatchJobError,
     UnsupportedInputError,
 )
 from lc_gemini_router.pricing.catalog import PriceCatalog, default_catalog
@@ -83,6 +87,9 @@ from lc_gemini_router.routing.policy import RouteDecision
 from lc_gemini_router.routing.request import format_tools, named_tool
 from lc_gemini_router.state import Breaker, BudgetLedger, ScoreStore, StateStore
 from lc_gemini_router.structured_output import structured_output
+
+if TYPE_CHECKING:
+    from lc_gemini_router.batches.job import BatchJob
 
 __all__ = ["GeminiRouter"]
 
@@ -159,6 +166,10 @@ class GeminiRouter(BaseChatModel):
     a :class:`~lc_gemini_router.RedisStore` shares them between processes."""
     budget_ledger: BudgetLedger | None = None
     """The budgets' ledger (default: the store's, else one in memory per router)."""
+    batch_store: BatchStore | None = None
+    """Where batch jobs are kept (default: the store's ``batch_store()``, else one in this
+    process's memory); a :class:`~lc_gemini_router.FileBatchStore` or a ``RedisStore``
+    lets another process collect a job."""
 
     _lane_set: LaneSet | None = PrivateAttr(default=None)
     _params_cache: tuple[RouterConfig, dict[str, Any]] | None = PrivateAttr(default=None)
@@ -183,6 +194,9 @@ class GeminiRouter(BaseChatModel):
             self.budget_ledger = self.budget_ledger or store.budget_ledger()
         elif self.budgets and self.budget_ledger is None:
             self.budget_ledger = MemoryLedger()
+        if self.batch_store is None:
+            make = getattr(store, "batch_store", None)  # optional in a StateStore
+            self.batch_store = make() if callable(make) else MemoryBatchStore()
         return self
 
     def __init__(self, **kwargs: Any) -> None:
@@ -342,6 +356,98 @@ class GeminiRouter(BaseChatModel):
                 [named_tool(t) if isinstance(t, str) else t for t in tools]
             )
         return self.prepare_call(messages, kwargs), standalone_parent(config)
+
+    def submit_batch(
+        self,
+        inputs: Sequence[LanguageModelInput],
+        *,
+        display_name: str | None = None,
+        max_requeues: int = 1,
+        inline_limit_bytes: int = INLINE_LIMIT_BYTES,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> BatchJob:
+        """Route every input, then send them through the Gemini Batch API at batch rates.
+
+        Each input is routed as ``invoke`` would route it (rules, classifier,
+        thresholds; ``lane="pro"`` and other per-call settings as keyword arguments,
+        for every input), then sent in one Gemini batch job per model: inline up to
+        ``inline_limit_bytes`` (Gemini's 20 MB), else as a JSONL file. The job is
+        stored in ``batch_store`` before this returns. Failed items are sent again
+        up to ``max_requeues`` times by ``wait()``.
+
+        Raises:
+            UnsupportedInputError, ConfigError: before any request is sent.
+
+        Example:
+            >>> job = router.submit_batch(["Label: 'great phone'"])  # doctest: +SKIP
+            >>> results = job.wait(poll_every=30)  # doctest: +SKIP
+        """
+        submission = self._batch_submission(
+            inputs, display_name, max_requeues, inline_limit_bytes, config, kwargs
+        )
+        from lc_gemini_router.batches.job import BatchJob  # google-genai: loaded on use
+        from lc_gemini_router.batches.submit import submit
+
+        record = submit(self, submission)
+        self._batch_store().save(record)
+        return BatchJob(self, record, self._batch_store())
+
+    async def asubmit_batch(
+        self,
+        inputs: Sequence[LanguageModelInput],
+        *,
+        display_name: str | None = None,
+        max_requeues: int = 1,
+        inline_limit_bytes: int = INLINE_LIMIT_BYTES,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> BatchJob:
+        """:meth:`submit_batch` for async code (classifier calls run concurrently)."""
+        submission = self._batch_submission(
+            inputs, display_name, max_requeues, inline_limit_bytes, config, kwargs
+        )
+        from lc_gemini_router.batches.job import BatchJob
+        from lc_gemini_router.batches.submit import asubmit
+
+        record = await asubmit(self, submission)
+        await asyncio.to_thread(self._batch_store().save, record)
+        return BatchJob(self, record, self._batch_store())
+
+    def batch_job(self, job_id: str) -> BatchJob:
+        """The batch job ``job_id`` from ``batch_store``, e.g. one another process submitted.
+
+        Raises:
+            UnknownBatchJobError: the store does not hold it.
+        """
+        from lc_gemini_router.batches.job import BatchJob
+
+        record = self._batch_store().load(job_id)
+        if record is None:
+            store = type(self._batch_store()).__name__
+            msg = f"no batch job {job_id!r} in this router's batch store ({store})"
+            raise UnknownBatchJobError(msg)
+        return BatchJob(self, record, self._batch_store())
+
+    def _batch_store(self) -> BatchStore:
+        assert self.batch_store is not None  # set by _resolve_store
+        return self.batch_store
+
+    def _batch_submission(
+        self,
+        inputs: Sequence[LanguageModelInput],
+        display_name: str | None,
+        max_requeues: int,
+        inline_limit: int,
+        config: RunnableConfig | None,
+        kwargs: dict[str, Any],
+    ) -> Submission:
+        if isinstance(max_requeues, bool) or not isinstance(max_requeues, int) or max_requeues < 0:
+            msg = f"max_requeues must be a whole number >= 0, not {max_requeues!r}"
+            raise ConfigError(msg)
+        if "tools" in kwargs:
+            kwargs["tools"] = format_tools(kwargs["tools"])
+        return Submission(list(inputs), kwargs, display_name, max_requeues, config, inline_limit)
 
     def budget_status(self, scope: str = "global", key: str | None = None) -> list[BudgetStatus]:
         """The state of every budget kept per ``scope`` for ``key``, in its current window.

@@ -79,9 +79,13 @@ class LaneSet:
 
     def for_call(self, config: RouterConfig, lane: Lane) -> BaseChatModel:
         """The model that answers ``lane`` under ``config``: a per-call model ID wins."""
-        base = self._router.config
-        model_id = config.lanes[lane]
-        if config is base or model_id == base.lanes.get(lane):
+        if config is self._router.config:
+            return self.model(lane)
+        return self.for_model(lane, config.lanes[lane])
+
+    def for_model(self, lane: str, model_id: str) -> BaseChatModel:
+        """``lane``'s model when it is ``model_id``, else one built for ``model_id``."""
+        if model_id == self._router.config.lanes.get(lane):
             return self.model(lane)
         model = self._per_call.get(model_id)
         if model is None:

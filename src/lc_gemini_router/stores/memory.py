@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from lc_gemini_router.batches.stores import MemoryBatchStore
 from lc_gemini_router.budgets.ledger import DEFAULT_RESERVATION_TTL, MemoryLedger
 from lc_gemini_router.config import ClassifierSettings
 from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreStore
@@ -40,6 +41,7 @@ class MemoryStore:
         self._scores: ScoreCache | None = None
         self._breaker: CircuitBreaker | None = None
         self._ledger = MemoryLedger(reservation_ttl, clock)
+        self._batches = MemoryBatchStore()
 
     def score_store(self, settings: ClassifierSettings) -> ScoreStore:
         with self._lock:
@@ -57,3 +59,7 @@ class MemoryStore:
 
     def budget_ledger(self) -> MemoryLedger:
         return self._ledger
+
+    def batch_store(self) -> MemoryBatchStore:
+        """Batch job records, shared by the routers of this store."""
+        return self._batches

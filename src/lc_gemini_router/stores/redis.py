@@ -35,7 +35,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import redis
 import redis.asyncio as aredis
@@ -49,6 +49,9 @@ from lc_gemini_router.config import ClassifierSettings
 from lc_gemini_router.errors import StoreUnavailableError, StoreUnavailableWarning
 from lc_gemini_router.routing.policy import ClassifierScore
 from lc_gemini_router.stores import redis_lua
+
+if TYPE_CHECKING:
+    from lc_gemini_router.stores.redis_batches import RedisBatchStore
 
 __all__ = ["OnError", "RedisBreaker", "RedisLedger", "RedisScoreStore", "RedisStore"]
 
@@ -180,6 +183,12 @@ class RedisStore:
 
     def budget_ledger(self) -> RedisLedger:
         return self._ledger
+
+    def batch_store(self) -> RedisBatchStore:
+        """Batch job records in this Redis (see :mod:`~lc_gemini_router.stores.redis_batches`)."""
+        from lc_gemini_router.stores.redis_batches import RedisBatchStore
+
+        return RedisBatchStore(self)
 
     def ping(self) -> bool:
         """Whether Redis answers now."""

@@ -1,0 +1,395 @@
+"""The batch job handle: state, waiting with backoff, re-queues, results and their costs.
+
+A :class:`BatchJob` is a view of a stored
+:class:`~lc_gemini_router.batches.records.BatchRecord`; every method that learns
+something from Gemini writes the record back, so another process (or a later one)
+picks the job up with ``router.batch_job(job_id)``. Results are LangChain messages in
+input order; each item is put on the callback stream once, when it is first
+collected by any process (the store's ``claim``), as an answer run priced at the
+batch tier of its model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from google.genai import types
+from langchain_core.callbacks import CallbackManager
+from langchain_core.messages import AIMessage, messages_from_dict
+from langchain_core.outputs import ChatGeneration, LLMResult
+from langchain_core.runnables import RunnableConfig
+
+from lc_gemini_router.batches.gemini import (
+    ItemOutcome,
+    aoutcomes,
+    batch_client,
+    chat_result,
+    outcomes,
+    state_of,
+)
+from lc_gemini_router.batches.records import (
+    BatchPart,
+    BatchRecord,
+    BatchState,
+)
+from lc_gemini_router.batches.stores import BatchStore
+from lc_gemini_router.batches.submit import acreate_parts, create_parts, requeue_groups
+from lc_gemini_router.callbacks.payloads import annotate
+from lc_gemini_router.errors import BatchItemError, BatchNotReadyError, BatchTimeoutError
+from lc_gemini_router.keys import (
+    BATCH_METADATA_KEY,
+    CALL_TIME_METADATA_KEY,
+    COST_EVENT,
+    ROUTER_METADATA_KEY,
+    SERVICE_TIER_METADATA_KEY,
+)
+from lc_gemini_router.router.runs import Parent, child_callbacks, standalone_parent
+from lc_gemini_router.routing.policy import RouteDecision
+
+if TYPE_CHECKING:
+    from lc_gemini_router.router.chat_model import GeminiRouter
+
+__all__ = ["BatchJob", "BatchResult"]
+
+BatchResult = AIMessage | BatchItemError
+"""One item of ``results()``: the answer, or the error Gemini gave for that request."""
+
+_RUN_IDS = uuid.UUID("1d7c3a52-5f0e-4d55-9a43-3f0d2c9b7e10")
+"""Namespace of the items' run ids: one id per (job, key), in every process."""
+_BACKOFF = 1.5
+
+
+class BatchJob:
+    """A batch job of Gemini Batch API jobs (one per model and attempt), resumable anywhere.
+
+    Made by ``router.submit_batch()`` or found again by ``router.batch_job(job_id)``.
+
+    Attributes:
+        id: the job's id (``lcgr-...``), the key of its record in the batch store.
+        record: its persisted state (items, Gemini jobs, their states).
+    """
+
+    def __init__(self, router: GeminiRouter, record: BatchRecord, store: BatchStore) -> None:
+        self._router = router
+        self.record = record
+        self._store = store
+        self._outcomes: dict[str, list[ItemOutcome]] = {}
+
+    def __repr__(self) -> str:
+        return f"BatchJob(id={self.id!r}, state={self.state.value}, items={len(self.record.items)})"
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def display_name(self) -> str:
+        return self.record.display_name
+
+    @property
+    def state(self) -> BatchState:
+        """The state as last seen (``refresh()`` asks Gemini)."""
+        return self.record.state
+
+    @property
+    def gemini_jobs(self) -> list[str]:
+        """The names of the Gemini batch jobs behind this one (``batches/...``)."""
+        return [part.name for part in self.record.parts]
+
+    def progress(self) -> dict[str, int]:
+        """How many items are in each state of their latest attempt (``failed``: errors)."""
+        counts: Counter[str] = Counter()
+        for item in self.record.items:
+            part = self.record.latest(item.key)
+            if part is None:
+                counts[BatchState.PENDING.value] += 1
+            elif item.key in part.failed_keys:
+                counts["failed"] += 1
+            else:
+                counts[part.state.value] += 1
+        return dict(counts)
+
+    # -- asking Gemini ------------------------------------------------------------------
+
+    def refresh(self) -> BatchState:
+        """Ask Gemini for the state of every part not final yet; store what changed."""
+        for part in self._open_parts():
+            client = self._client(part)
+            job = client.batches.get(name=part.name)
+            if self._seen(part, job):
+                self._outcomes[part.name] = outcomes(client, job, part.keys)
+                self._mark_failures(part)
+        self._store.save(self.record)
+        return self.state
+
+    async def arefresh(self) -> BatchState:
+        """:meth:`refresh` through the async client."""
+        for part in self._open_parts():
+            client = self._client(part)
+            job = await client.aio.batches.get(name=part.name)
+            if self._seen(part, job):
+                self._outcomes[part.name] = await aoutcomes(client, job, part.keys)
+                self._mark_failures(part)
+        await asyncio.to_thread(self._store.save, self.record)
+        return self.state
+
+    def requeue_failed(self) -> int:
+        """Send failed items again (a new Gemini job per model), within ``max_requeues``.
+
+        Returns how many items were sent. Gemini does not bill the failed attempts.
+        """
+        before = len(self.record.parts)
+        groups = requeue_groups(self._router, self.record)
+        create_parts(self._router, self.record, groups, self.record.inline_limit)
+        self._store.save(self.record)
+        return sum(len(part.keys) for part in self.record.parts[before:])
+
+    async def arequeue_failed(self) -> int:
+        """:meth:`requeue_failed` through the async client."""
+        before = len(self.record.parts)
+        groups = requeue_groups(self._router, self.record)
+        await acreate_parts(self._router, self.record, groups, self.record.inline_limit)
+        await asyncio.to_thread(self._store.save, self.record)
+        return sum(len(part.keys) for part in self.record.parts[before:])
+
+    def cancel(self) -> BatchState:
+        """Cancel every Gemini job not final yet (what already ran may still be billed)."""
+        self.record.cancelled = True
+        for part in self._open_parts():
+            self._client(part).batches.cancel(name=part.name)
+        return self.refresh()
+
+    async def acancel(self) -> BatchState:
+        """:meth:`cancel` through the async client."""
+        self.record.cancelled = True
+        for part in self._open_parts():
+            await self._client(part).aio.batches.cancel(name=part.name)
+        return await self.arefresh()
+
+    # -- waiting ------------------------------------------------------------------------
+
+    def wait(
+        self,
+        poll_every: float = 30.0,
+        *,
+        timeout: float | None = None,
+        max_poll_every: float = 600.0,
+        requeue: bool = True,
+        config: RunnableConfig | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_poll: Callable[[BatchJob], None] | None = None,
+    ) -> list[BatchResult]:
+        """Poll until every part is final, re-queue failed items, then return ``results()``.
+
+        Pauses start at ``poll_every`` seconds and grow 1.5x per poll up to
+        ``max_poll_every`` (back to ``poll_every`` after a re-queue).
+
+        Raises:
+            BatchTimeoutError: ``timeout`` seconds of pauses passed first (the job
+                goes on; wait again, or collect it later).
+        """
+        waited, delay = 0.0, poll_every
+        while True:
+            state = self.refresh()
+            if on_poll is not None:
+                on_poll(self)
+            if state.done:
+                if not (requeue and self.requeue_failed()):
+                    return self.results(config=config)
+                delay = poll_every
+                continue
+            pause = _pause(self.id, state, waited, delay, timeout)
+            sleep(pause)
+            waited += pause
+            delay = min(delay * _BACKOFF, max_poll_every)
+
+    async def await_results(
+        self,
+        poll_every: float = 30.0,
+        *,
+        timeout: float | None = None,
+        max_poll_every: float = 600.0,
+        requeue: bool = True,
+        config: RunnableConfig | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_poll: Callable[[BatchJob], None] | None = None,
+    ) -> list[BatchResult]:
+        """:meth:`wait` for async code."""
+        waited, delay = 0.0, poll_every
+        while True:
+            state = await self.arefresh()
+            if on_poll is not None:
+                on_poll(self)
+            if state.done:
+                if not (requeue and await self.arequeue_failed()):
+                    return await self.aresults(config=config)
+                delay = poll_every
+                continue
+            pause = _pause(self.id, state, waited, delay, timeout)
+            await sleep(pause)
+            waited += pause
+            delay = min(delay * _BACKOFF, max_poll_every)
+
+    # -- results ------------------------------------------------------------------------
+
+    def results(self, *, config: RunnableConfig | None = None) -> list[BatchResult]:
+        """Every item in input order: its answer, or a :class:`BatchItemError`.
+
+        Items not collected before (by any process) are put on the callback stream of
+        ``config`` (and of ``get_gemini_cost_callback()`` blocks), priced at the batch
+        tier; collecting again returns the same answers and reports nothing twice.
+
+        Raises:
+            BatchNotReadyError: some part is not final yet (``refresh()`` first).
+        """
+        for part in self._parts_to_fetch():
+            client = self._client(part)
+            job = client.batches.get(name=part.name)
+            self._outcomes[part.name] = outcomes(client, job, part.keys)
+        return self._collect(config)
+
+    async def aresults(self, *, config: RunnableConfig | None = None) -> list[BatchResult]:
+        """:meth:`results` through the async client."""
+        for part in self._parts_to_fetch():
+            client = self._client(part)
+            job = await client.aio.batches.get(name=part.name)
+            self._outcomes[part.name] = await aoutcomes(client, job, part.keys)
+        return await asyncio.to_thread(self._collect, config)
+
+    def _parts_to_fetch(self) -> list[BatchPart]:
+        state = self.state
+        if not state.done:
+            raise BatchNotReadyError(self.id, state.value)
+        latest = {id(self.record.latest(item.key)) for item in self.record.items}
+        return [
+            part
+            for part in self.record.parts
+            if id(part) in latest and part.state.has_results and part.name not in self._outcomes
+        ]
+
+    def _collect(self, config: RunnableConfig | None) -> list[BatchResult]:
+        answers: dict[str, tuple[AIMessage, dict[str, Any], BatchPart]] = {}
+        results: list[BatchResult] = []
+        for index, item in enumerate(self.record.items):
+            part = self.record.latest(item.key)
+            assert part is not None  # every item is in a part once submitted
+            outcome = self._outcome(part, item.key)
+            if outcome is None or outcome.response is None:
+                results.append(_item_error(index, item.key, part, outcome))
+                continue
+            message, payload = self._message(item.key, part, outcome.response)
+            answers[item.key] = (message, payload, part)
+            results.append(message)
+        fresh = self._store.claim(self.id, list(answers)) if answers else []
+        if fresh:
+            self._report(config, {key: answers[key] for key in fresh})
+        return results
+
+    def _outcome(self, part: BatchPart, key: str) -> ItemOutcome | None:
+        if not part.state.has_results:
+            return None
+        for outcome in self._outcomes.get(part.name, ()):
+            if outcome.key == key:
+                return outcome
+        return None
+
+    def _message(
+        self, key: str, part: BatchPart, response: types.GenerateContentResponse
+    ) -> tuple[AIMessage, dict[str, Any]]:
+        item = self.record.item(key)
+        result = chat_result(response)
+        decision = RouteDecision.model_validate(item.decision)
+        router = self._router
+        payload = annotate(result, decision, item.classifier, router.catalog, service_tier="batch")
+        message = result.generations[0].message
+        message.response_metadata.setdefault("model_name", part.model)
+        batch = {"job": self.id, "key": key, "attempt": part.attempt, "gemini_job": part.name}
+        message.response_metadata[ROUTER_METADATA_KEY][BATCH_METADATA_KEY] = batch
+        payload[BATCH_METADATA_KEY] = batch
+        assert isinstance(message, AIMessage)
+        return message, payload
+
+    def _report(
+        self,
+        config: RunnableConfig | None,
+        answers: Mapping[str, tuple[AIMessage, dict[str, Any], BatchPart]],
+    ) -> None:
+        """Each newly collected answer as a chat-model run on the callback stream."""
+        base = standalone_parent(config)
+        if not base.handlers:
+            return
+        for key, (message, payload, part) in answers.items():
+            item = self.record.item(key)
+            metadata = {
+                **base.metadata,
+                "ls_provider": "google_genai",
+                "ls_model_name": part.model,
+                "ls_model_type": "chat",
+                SERVICE_TIER_METADATA_KEY: "batch",
+                CALL_TIME_METADATA_KEY: self.record.created,
+                BATCH_METADATA_KEY: {"job": self.id, "key": key, "gemini_job": part.name},
+            }
+            parent = Parent(None, base.handlers, base.tags, metadata)
+            manager = child_callbacks(parent, CallbackManager)
+            assert isinstance(manager, CallbackManager)
+            run_id = uuid.uuid5(_RUN_IDS, f"{self.id}/{key}")
+            (run,) = manager.on_chat_model_start(
+                {"name": "GeminiRouter", "id": ["lc_gemini_router", "GeminiRouter"]},
+                [messages_from_dict(item.messages)],
+                run_id=run_id,
+                name="GeminiRouter",
+                invocation_params={"model": part.model, "service_tier": "batch"},
+            )
+            manager.on_custom_event(COST_EVENT, payload, run_id=run_id)
+            run.on_llm_end(LLMResult(generations=[[ChatGeneration(message=message)]]))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _open_parts(self) -> list[BatchPart]:
+        return [part for part in self.record.parts if not part.state.done]
+
+    def _client(self, part: BatchPart) -> Any:
+        lane = self.record.item(part.keys[0]).lane
+        return batch_client(self._router.lane_set.for_model(lane, part.model), lane)
+
+    def _seen(self, part: BatchPart, job: types.BatchJob) -> bool:
+        """Take the job's state into ``part``; True when it is final with results."""
+        part.state, part.error = state_of(job)
+        return part.state.has_results
+
+    def _mark_failures(self, part: BatchPart) -> None:
+        part.failed_keys = [o.key for o in self._outcomes[part.name] if o.response is None]
+
+
+def _pause(
+    job_id: str, state: BatchState, waited: float, delay: float, timeout: float | None
+) -> float:
+    if timeout is None:
+        return delay
+    if waited >= timeout:
+        msg = f"batch job {job_id!r} is still {state.value} after {waited:g}s of waiting"
+        raise BatchTimeoutError(msg)
+    return min(delay, timeout - waited)
+
+
+def _item_error(
+    index: int, key: str, part: BatchPart, outcome: ItemOutcome | None
+) -> BatchItemError:
+    error = dict(outcome.error or {}) if outcome is not None else {}
+    if outcome is None:
+        error = {"message": part.error or f"the Gemini job {part.name} ended {part.state.value}"}
+    code = error.get("code")
+    return BatchItemError(
+        key=key,
+        index=index,
+        message=str(error.get("message") or "no message"),
+        code=code if isinstance(code, int) else None,
+        status=str(error["status"]) if error.get("status") else None,
+        attempts=part.attempt + 1,
+        job_state=part.state.value,
+    )
