@@ -54,8 +54,12 @@ def test_invoke_is_priced_exactly_with_reference_and_savings() -> None:
             output_tokens=200,
             cost=2 * LITE_500_100,
             reference_cost=2 * PRO_500_100,
+            # Standard-tier calls: the standard cost is the cost itself.
+            standard_cost=2 * LITE_500_100,
+            standard_reference_cost=2 * PRO_500_100,
         )
     }
+    assert cb.tier_savings == 0
     assert set(cb.by_role) == {"answer"}
 
 

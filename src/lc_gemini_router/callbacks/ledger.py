@@ -77,6 +77,16 @@ class CostLedger:
         return self._totals.savings
 
     @property
+    def standard_cost(self) -> Decimal:
+        """USD the priced calls would have cost on the standard tier."""
+        return self._totals.standard_cost
+
+    @property
+    def tier_savings(self) -> Decimal:
+        """``standard_cost - total_cost``: what batch (or flex) rates saved."""
+        return self._totals.tier_savings
+
+    @property
     def llm_cache_hits(self) -> int:
         """Answers LangChain's own LLM cache gave: no API call, not billed, not counted."""
         return self._llm_cache_hits

@@ -87,7 +87,7 @@ class CallPricer:
         with self._lock:  # the allowance is shared by concurrent calls
             free_queries = min(self._free_queries_left, reply.search_queries)
             self._free_queries_left -= free_queries
-        cost = reference_cost = None
+        cost = reference_cost = standard = standard_reference = None
         if info.service_tier not in SERVICE_TIERS:
             self._warn(
                 f"tier:{info.service_tier}",
@@ -109,12 +109,19 @@ class CallPricer:
             cost = self._price(model, reply, tier, free_queries, when, warn=True)
             # An all-Pro setup would make the answer calls only (no classifier), and
             # would ask the image model for an image all the same.
+            reference_model = None
             if cost is not None and reference and info.role == ROLE_ANSWER:
-                if reply.images:
-                    reference_cost = cost
-                elif self.reference_model:
+                reference_model = model if reply.images else self.reference_model
+                if reference_model:
                     reference_cost = self._price(
-                        self.reference_model, reply, tier, free_queries, when, warn=False
+                        reference_model, reply, tier, free_queries, when, warn=False
+                    )
+            # Another tier is also priced at standard rates, so both discounts show.
+            if cost is not None and tier != "standard":
+                standard = self._price(model, reply, "standard", free_queries, when, warn=False)
+                if reference_cost is not None and reference_model:
+                    standard_reference = self._price(
+                        reference_model, reply, "standard", free_queries, when, warn=False
                     )
         return self._call_record(
             reply,
@@ -127,6 +134,8 @@ class CallPricer:
             decision=decision,
             free_queries=free_queries,
             error=error,
+            standard_cost=standard,
+            standard_reference_cost=standard_reference,
         )
 
     def _price(
@@ -186,6 +195,8 @@ class CallPricer:
         decision: Mapping[str, Any] | None = None,
         free_queries: int = 0,
         error: str | None = None,
+        standard_cost: CostBreakdown | None = None,
+        standard_reference_cost: CostBreakdown | None = None,
     ) -> CallRecord:
         counts = read_usage(reply.usage)
         tokens = counts if isinstance(counts, TokenCounts) else _NO_TOKENS  # bad usage: 0
@@ -208,4 +219,6 @@ class CallPricer:
             search_queries=reply.search_queries,
             free_search_queries=free_queries,
             error=error,
+            standard_cost=standard_cost,
+            standard_reference_cost=standard_reference_cost,
         )

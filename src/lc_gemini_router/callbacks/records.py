@@ -33,6 +33,12 @@ class UsageTotals:
     """USD of the priced calls."""
     reference_cost: Decimal = Decimal(0)
     """USD the priced calls would have cost on the reference model."""
+    standard_cost: Decimal = Decimal(0)
+    """USD the priced calls would have cost on the standard tier (batch, flex and
+    priority calls repriced; standard calls as they were)."""
+    standard_reference_cost: Decimal = Decimal(0)
+    """USD the priced calls would have cost on the reference model at the standard tier:
+    what an all-Pro setup without the batch lane would have paid."""
     search_queries: int = 0
     """Google Search queries executed (grounding), billed or free."""
     free_search_queries: int = 0
@@ -47,11 +53,20 @@ class UsageTotals:
         """``reference_cost - cost``: what routing saved against the reference model."""
         return MONEY.subtract(self.reference_cost, self.cost)
 
+    @property
+    def tier_savings(self) -> Decimal:
+        """``standard_cost - cost``: what the service tier saved (batch: about half)."""
+        return MONEY.subtract(self.standard_cost, self.cost)
+
     def add(self, record: CallRecord) -> UsageTotals:
         """These totals with one more call counted."""
         priced = record.cost is not None
         cost = add_money(self.cost, record.cost.total) if record.cost else self.cost
         reference_cost = add_money(self.reference_cost, record.reference_total)
+        standard_cost = add_money(self.standard_cost, record.standard_total)
+        standard_reference = add_money(
+            self.standard_reference_cost, record.standard_reference_total
+        )
         return UsageTotals(
             calls=self.calls + 1,
             unpriced_calls=self.unpriced_calls + (0 if priced else 1),
@@ -62,6 +77,8 @@ class UsageTotals:
             images=self.images + record.images,
             cost=cost,
             reference_cost=reference_cost,
+            standard_cost=standard_cost,
+            standard_reference_cost=standard_reference,
             search_queries=self.search_queries + record.search_queries,
             free_search_queries=self.free_search_queries + record.free_search_queries,
         )
@@ -99,6 +116,11 @@ class CallRecord:
     """Search queries the monthly free allowance covered (not billed)."""
     error: str | None = None
     """The exception of a failed or cut-off run that still reported usage."""
+    standard_cost: CostBreakdown | None = None
+    """A call on another tier (batch, flex, priority) priced at the standard tier too;
+    None for a standard-tier call (its ``cost`` is that)."""
+    standard_reference_cost: CostBreakdown | None = None
+    """The reference model at the standard tier, for an answer on another tier."""
 
     @property
     def reference_total(self) -> Decimal:
@@ -106,6 +128,20 @@ class CallRecord:
         if self.cost is None or self.reference_cost is None:
             return Decimal(0)
         return self.reference_cost.total
+
+    @property
+    def standard_total(self) -> Decimal:
+        """The call's cost at the standard tier (its cost, for a standard-tier call)."""
+        if self.cost is None:
+            return Decimal(0)
+        return (self.standard_cost or self.cost).total
+
+    @property
+    def standard_reference_total(self) -> Decimal:
+        """The reference model's cost at the standard tier, when the call has a reference."""
+        if self.cost is None or self.reference_cost is None:
+            return Decimal(0)
+        return (self.standard_reference_cost or self.reference_cost).total
 
     def to_json(self) -> str:
         """One JSON line; money as decimal strings."""
@@ -124,6 +160,10 @@ class CallRecord:
             "cost": str(self.cost.total) if self.cost else None,
             "cost_breakdown": self.cost.to_dict() if self.cost else None,
             "reference_cost": str(self.reference_cost.total) if self.reference_cost else None,
+            "standard_cost": str(self.standard_cost.total) if self.standard_cost else None,
+            "standard_reference_cost": (
+                str(self.standard_reference_cost.total) if self.standard_reference_cost else None
+            ),
             "decision": dict(self.decision) if self.decision else None,
             "router_run_id": self.router_run_id,
             "search_queries": self.search_queries,

@@ -19,7 +19,15 @@ from lc_gemini_router.tools.limits import MAX_TOKENS, MAX_TOOLS, BadValue, shown
 ESCALATED_LANES = frozenset({"pro", "pro_tools"})
 """Lanes that count as an escalation away from Flash-Lite."""
 _REQUIRED = ("ts", "model", "role", "cost")
-_TOKEN_KEYS = ("input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens", "images")
+_TOKEN_KEYS = (
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "images",
+    "search_queries",
+    "free_search_queries",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,27 @@ class LogRecord:
     router_run_id: str | None = None
     """The router run the call served: the answer's own ``run_id`` for a routed answer,
     the answer's for its classifier call (None outside a router, and in older logs)."""
+    search_queries: int = 0
+    """Google Search queries the call ran (grounding), billed or free."""
+    free_search_queries: int = 0
+    standard_cost: Decimal | None = None
+    """A batch/flex/priority call priced at the standard tier (None: standard, or older logs)."""
+    standard_reference_cost: Decimal | None = None
+
+    @property
+    def standard_total(self) -> Decimal:
+        """The call at the standard tier, as the handler counts it."""
+        if self.cost is None:
+            return Decimal(0)
+        return self.cost if self.standard_cost is None else self.standard_cost
+
+    @property
+    def standard_reference_total(self) -> Decimal:
+        """The reference at the standard tier, as the handler counts it."""
+        if self.cost is None or self.reference_cost is None:
+            return Decimal(0)
+        standard = self.standard_reference_cost
+        return self.reference_cost if standard is None else standard
 
     @property
     def priced(self) -> bool:
@@ -166,6 +195,10 @@ def _record(data: dict[str, Any], line: int) -> LogRecord:
         role=_text(data, "role", required=True) or "",
         cost=limits.amount(data["cost"], "cost"),
         reference_cost=limits.amount(data.get("reference_cost"), "reference_cost"),
+        standard_cost=limits.amount(data.get("standard_cost"), "standard_cost"),
+        standard_reference_cost=limits.amount(
+            data.get("standard_reference_cost"), "standard_reference_cost"
+        ),
         run_id=_text(data, "run_id"),
         parent_run_id=_text(data, "parent_run_id"),
         service_tier=_tier(data),

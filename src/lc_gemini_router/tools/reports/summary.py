@@ -21,19 +21,24 @@ class _Totals:
         "cached_tokens",
         "calls",
         "cost",
+        "free_search_queries",
         "images",
         "input_tokens",
         "output_tokens",
         "reasoning_tokens",
         "reference_cost",
+        "search_queries",
+        "standard_cost",
+        "standard_reference_cost",
         "unpriced_calls",
     )
 
     def __init__(self) -> None:
         self.calls = self.unpriced_calls = self.images = 0
         self.input_tokens = self.cached_tokens = self.output_tokens = self.reasoning_tokens = 0
-        self.cost = Decimal(0)
-        self.reference_cost = Decimal(0)
+        self.search_queries = self.free_search_queries = 0
+        self.cost = self.reference_cost = Decimal(0)
+        self.standard_cost = self.standard_reference_cost = Decimal(0)
 
     def add(self, record: LogRecord) -> None:
         self.calls += 1
@@ -42,11 +47,15 @@ class _Totals:
         self.output_tokens += record.output_tokens
         self.reasoning_tokens += record.reasoning_tokens
         self.images += record.images
+        self.search_queries += record.search_queries
+        self.free_search_queries += record.free_search_queries
         if record.cost is None:
             self.unpriced_calls += 1
         else:
             self.cost += record.cost
         self.reference_cost += record.reference_total
+        self.standard_cost += record.standard_total
+        self.standard_reference_cost += record.standard_reference_total
 
     def freeze(self) -> UsageTotals:
         return UsageTotals(
@@ -59,6 +68,10 @@ class _Totals:
             images=self.images,
             cost=self.cost,
             reference_cost=self.reference_cost,
+            standard_cost=self.standard_cost,
+            standard_reference_cost=self.standard_reference_cost,
+            search_queries=self.search_queries,
+            free_search_queries=self.free_search_queries,
         )
 
 
