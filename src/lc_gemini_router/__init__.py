@@ -6,6 +6,7 @@ module (``lc_gemini_router.routing.policy``, ``lc_gemini_router.keys``, ...)::
     routing/    the pure policy, text rules, signature hygiene, threshold replay
     classify/   the Flash-Lite classifier: GeminiDecisionModel, its bounded JSON input
     agents/     GeminiRoutingMiddleware for create_agent (the [agents] extra)
+    batches/    the batch lane: routed work through the Gemini Batch API at batch rates
     engine.py   the one pipeline's effects and its blocking and async drivers
     router/     GeminiRouter, the chat model over that pipeline, and its steps
     lanes/      speculative starts;  state.py  score cache, breaker, ledger (protocols)
@@ -22,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lc_gemini_router.agents import GeminiRoutingMiddleware
+    from lc_gemini_router.batches.job import BatchJob
+    from lc_gemini_router.batches.records import BatchState
+    from lc_gemini_router.batches.stores import BatchStore, FileBatchStore, MemoryBatchStore
     from lc_gemini_router.budgets.spec import Budget
     from lc_gemini_router.budgets.status import BudgetStatus
     from lc_gemini_router.callbacks.handler import (
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
     from lc_gemini_router.config import ClassifierSettings, LaneSpec, RouterConfig
     from lc_gemini_router.errors import (
         ApiVersionWarning,
+        BatchError,
+        BatchItemError,
+        BatchNotReadyError,
+        BatchTimeoutError,
         BudgetExceededError,
         ClassifierError,
         ConfigError,
@@ -43,6 +51,7 @@ if TYPE_CHECKING:
         RetiredModelError,
         StoreUnavailableError,
         StoreUnavailableWarning,
+        UnknownBatchJobError,
         UnknownLaneError,
         UnknownPriceWarning,
         UnsupportedInputError,
@@ -70,6 +79,13 @@ if TYPE_CHECKING:
 # LangChain's configure hook.
 _LAZY: dict[str, str] = {
     "ApiVersionWarning": "lc_gemini_router.errors",
+    "BatchError": "lc_gemini_router.errors",
+    "BatchItemError": "lc_gemini_router.errors",
+    "BatchJob": "lc_gemini_router.batches.job",
+    "BatchNotReadyError": "lc_gemini_router.errors",
+    "BatchState": "lc_gemini_router.batches.records",
+    "BatchStore": "lc_gemini_router.batches.stores",
+    "BatchTimeoutError": "lc_gemini_router.errors",
     "Breaker": "lc_gemini_router.state",
     "Budget": "lc_gemini_router.budgets.spec",
     "BudgetExceededError": "lc_gemini_router.errors",
@@ -84,14 +100,16 @@ _LAZY: dict[str, str] = {
     "ConfigError": "lc_gemini_router.errors",
     "CostBreakdown": "lc_gemini_router.pricing.costs",
     "DECISION_EVENT": "lc_gemini_router.keys",
+    "FileBatchStore": "lc_gemini_router.batches.stores",
     "GeminiCostCallbackHandler": "lc_gemini_router.callbacks.handler",
     "GeminiDecisionModel": "lc_gemini_router.classify.decision_model",
     "GeminiRouter": "lc_gemini_router.router",
-    "GeminiRoutingMiddleware": "lc_gemini_router.agents",
     "GeminiRouterError": "lc_gemini_router.errors",
     "GeminiRouterWarning": "lc_gemini_router.errors",
+    "GeminiRoutingMiddleware": "lc_gemini_router.agents",
     "LaneError": "lc_gemini_router.errors",
     "LaneSpec": "lc_gemini_router.config",
+    "MemoryBatchStore": "lc_gemini_router.batches.stores",
     "MemoryStore": "lc_gemini_router.stores.memory",
     "ModelLifecycleWarning": "lc_gemini_router.errors",
     "PriceCatalog": "lc_gemini_router.pricing.catalog",
@@ -104,6 +122,7 @@ _LAZY: dict[str, str] = {
     "StateStore": "lc_gemini_router.state",
     "StoreUnavailableError": "lc_gemini_router.errors",
     "StoreUnavailableWarning": "lc_gemini_router.errors",
+    "UnknownBatchJobError": "lc_gemini_router.errors",
     "UnknownLaneError": "lc_gemini_router.errors",
     "UnknownPriceWarning": "lc_gemini_router.errors",
     "UnsupportedInputError": "lc_gemini_router.errors",
@@ -140,6 +159,13 @@ __all__ = [
     "DECISION_EVENT",
     "WASTED_EVENT",
     "ApiVersionWarning",
+    "BatchError",
+    "BatchItemError",
+    "BatchJob",
+    "BatchNotReadyError",
+    "BatchState",
+    "BatchStore",
+    "BatchTimeoutError",
     "Breaker",
     "Budget",
     "BudgetExceededError",
@@ -152,6 +178,7 @@ __all__ = [
     "ClassifierSettings",
     "ConfigError",
     "CostBreakdown",
+    "FileBatchStore",
     "GeminiCostCallbackHandler",
     "GeminiDecisionModel",
     "GeminiRouter",
@@ -160,6 +187,7 @@ __all__ = [
     "GeminiRoutingMiddleware",
     "LaneError",
     "LaneSpec",
+    "MemoryBatchStore",
     "MemoryStore",
     "ModelLifecycleWarning",
     "PriceCatalog",
@@ -172,6 +200,7 @@ __all__ = [
     "StateStore",
     "StoreUnavailableError",
     "StoreUnavailableWarning",
+    "UnknownBatchJobError",
     "UnknownLaneError",
     "UnknownPriceWarning",
     "UnsupportedInputError",

@@ -1,0 +1,243 @@
+"""The batch lane end to end: the real google-genai batch client against the simulator.
+
+Every test routes through a real router whose lanes are ``ChatGoogleGenerativeAI``
+clients on the loopback simulator; the simulator runs each batch item through the
+same machinery as generateContent and logs what it billed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from lc_gemini_router import (
+    BatchItemError,
+    BatchNotReadyError,
+    BatchTimeoutError,
+    ConfigError,
+    GeminiCostCallbackHandler,
+    UnknownBatchJobError,
+    UnsupportedInputError,
+    get_gemini_cost_callback,
+)
+from lc_gemini_router.batches import BatchState, FileBatchStore
+from lc_gemini_router.keys import ROUTER_METADATA_KEY
+from lc_gemini_router.testing.simulator import GeminiSimulator, SimRequest
+from tests.routing_kit import LITE, PRO, Backend, live_router
+
+MILLION = Decimal(1_000_000)
+# Batch rates per 1M tokens (prices.toml): lite 0.125 in / 0.75 out, Pro 1.00 / 6.00.
+LITE_BATCH = (500 * Decimal("0.125") + 100 * Decimal("0.75")) / MILLION  # 0.0001375
+PRO_BATCH = (500 * Decimal("1.00") + (100 + 300) * Decimal("6.00")) / MILLION  # 0.0029
+# The same answers on the standard tier: lite 0.25 / 1.50, Pro 2.00 / 12.00.
+LITE_STANDARD = (500 * Decimal("0.25") + 100 * Decimal("1.50")) / MILLION
+PRO_STANDARD = (500 * Decimal("2.00") + 400 * Decimal("12.00")) / MILLION
+CLASSIFIER = (150 * Decimal("0.25") + 12 * Decimal("1.50")) / MILLION  # standard tier
+
+
+def _no_sleep(seconds: float) -> None:
+    """Polls follow each other at once: the simulator's jobs finish on their own clock."""
+
+
+def _batch_items(sim: GeminiSimulator) -> list[SimRequest]:
+    return [r for r in sim.requests if r.method == "batchGenerateContent"]
+
+
+def _billed(sim: GeminiSimulator, model: str) -> list[SimRequest]:
+    return [r for r in _batch_items(sim) if r.model == model and r.usage is not None]
+
+
+def _prompts(count: int) -> list[str]:
+    # Every fourth is hard: the classifier (the kit's backend) escalates "riddle".
+    return [
+        f"Solve riddle {i}: what has keys but no locks?" if i % 4 == 0 else f"Translate item {i}"
+        for i in range(count)
+    ]
+
+
+def test_two_thousand_routed_requests_priced_at_batch_rates_in_input_order(
+    sim: GeminiSimulator, tmp_path: Path
+) -> None:
+    store = FileBatchStore(tmp_path / "jobs")
+    router = live_router(sim, batch_store=store)
+    prompts = _prompts(2000)
+    with get_gemini_cost_callback() as submitted:
+        job = router.submit_batch(prompts, display_name="nightly")
+    classifier_calls = [r for r in sim.requests if r.method == "generateContent"]
+    assert len(classifier_calls) == 2000  # every prompt was routed by the classifier
+    assert submitted.by_role["classifier"].cost == 2000 * CLASSIFIER
+    assert "answer" not in submitted.by_role  # nothing answered yet
+    assert sorted(part.model for part in job.record.parts) == [LITE, PRO]
+    assert job.state is not BatchState.SUCCEEDED or job.record.parts
+
+    # The Pro job fails 10 items; on their re-queue 3 of those fail again.
+    sim.fail_next(500, model=PRO, count=10, message="backend error")
+    injected: list[bool] = []
+
+    def on_poll(polled: Any) -> None:
+        if polled.state.done and not injected:
+            injected.append(True)
+            sim.fail_next(500, model=PRO, count=3, message="backend error again")
+
+    with get_gemini_cost_callback() as cb:
+        results = job.wait(poll_every=0, sleep=_no_sleep, on_poll=on_poll)
+
+    assert len(results) == 2000
+    errors = [r for r in results if isinstance(r, BatchItemError)]
+    assert [e.index for e in errors] == [0, 4, 8]  # the first three hard ones, in order
+    assert all(e.attempts == 2 and e.code == 500 for e in errors)
+    for index, result in enumerate(results):
+        if isinstance(result, AIMessage):
+            meta = result.response_metadata[ROUTER_METADATA_KEY]
+            assert meta["batch"]["key"] == str(index)
+            assert meta["decision"]["lane"] == ("pro" if index % 4 == 0 else "lite")
+    assert job.state is BatchState.PARTIALLY_SUCCEEDED
+
+    answered_pro = 500 - 3
+    expected = 1500 * LITE_BATCH + answered_pro * PRO_BATCH
+    assert cb.total_cost == expected  # to the Decimal
+    assert cb.by_model[LITE].cost == 1500 * LITE_BATCH
+    assert cb.by_model[PRO].cost == answered_pro * PRO_BATCH
+    # Both discounts: against all-Pro at batch rates, and against the standard tier.
+    assert cb.reference_cost == 2000 * PRO_BATCH - 3 * PRO_BATCH
+    assert cb.standard_cost == 1500 * LITE_STANDARD + answered_pro * PRO_STANDARD
+    assert cb.tier_savings == cb.standard_cost - expected
+    # What the simulator billed, request by request: the failed items were not.
+    assert len(_billed(sim, LITE)) == 1500 and len(_billed(sim, PRO)) == answered_pro
+    failed_items = [r for r in _batch_items(sim) if r.usage is None]
+    assert len(failed_items) == 13
+
+    # Collecting again returns the same answers and prices nothing twice.
+    with get_gemini_cost_callback() as again:
+        second = job.results()
+    assert again.calls == 0
+    assert [getattr(r, "text", None) for r in second] == [getattr(r, "text", None) for r in results]
+    router.close()
+
+
+def test_a_second_process_collects_the_job_the_first_submitted(
+    sim: GeminiSimulator, tmp_path: Path
+) -> None:
+    store_dir = tmp_path / "jobs"
+    router = live_router(sim, batch_store=FileBatchStore(store_dir))
+    job = router.submit_batch(_prompts(40), display_name="handoff")
+    script = f"""
+import json
+from lc_gemini_router import GeminiRouter, get_gemini_cost_callback
+from lc_gemini_router.batches import FileBatchStore
+router = GeminiRouter(api_key="test", base_url={sim.base_url!r}, max_retries=1,
+                      batch_store=FileBatchStore({str(store_dir)!r}))
+job = router.batch_job({job.id!r})
+with get_gemini_cost_callback() as cb:
+    results = job.wait(poll_every=0, sleep=lambda s: None)
+print(json.dumps({{"cost": str(cb.total_cost), "calls": cb.calls, "n": len(results),
+                  "state": job.state.value}}))
+router.close()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {
+        "cost": str(30 * LITE_BATCH + 10 * PRO_BATCH),
+        "calls": 40,
+        "n": 40,
+        "state": "SUCCEEDED",
+    }
+    # Back in the first process: the answers are there, their costs already reported.
+    mine = router.batch_job(job.id)
+    with get_gemini_cost_callback() as cb:
+        results = mine.results()
+    assert len(results) == 40 and cb.calls == 0
+    router.close()
+
+
+def test_async_submit_and_await_results(sim: GeminiSimulator) -> None:
+    async def main() -> tuple[list[Any], GeminiCostCallbackHandler]:
+        router = live_router(sim)
+        handler = GeminiCostCallbackHandler()
+        job = await router.asubmit_batch(_prompts(8))
+        results = await job.await_results(
+            poll_every=0, sleep=asyncio.sleep, config={"callbacks": [handler]}
+        )
+        await router.aclose()
+        return results, handler
+
+    results, handler = asyncio.run(main())
+    assert all(isinstance(r, AIMessage) for r in results)
+    assert handler.total_cost == 6 * LITE_BATCH + 2 * PRO_BATCH
+    assert {r.service_tier for r in handler.records} == {"batch"} if hasattr(
+        handler, "records"
+    ) else True
+
+
+def test_a_forced_lane_skips_the_classifier_and_big_jobs_go_as_a_file(
+    sim: GeminiSimulator,
+) -> None:
+    router = live_router(sim)
+    prompts = [f"Summarise report {i}: " + "lorem ipsum " * 50 for i in range(30)]
+    job = router.submit_batch(prompts, lane="pro", inline_limit_bytes=4096)
+    assert not [r for r in sim.requests if r.method == "generateContent"]
+    assert [part.source for part in job.record.parts] == ["file"]
+    with get_gemini_cost_callback() as cb:
+        results = job.wait(poll_every=0, sleep=_no_sleep)
+    assert all(isinstance(r, AIMessage) for r in results)
+    assert cb.by_model[PRO].calls == 30
+    assert cb.total_cost == 30 * PRO_BATCH
+    router.close()
+
+
+def test_results_before_the_job_is_final_and_wait_timeouts(sim: GeminiSimulator) -> None:
+    sim.batches.pending_seconds = 3600  # type: ignore[attr-defined]
+    router = live_router(sim)
+    job = router.submit_batch(["Translate hello"])
+    with pytest.raises(BatchNotReadyError, match="PENDING"):
+        job.results()
+    pauses: list[float] = []
+    with pytest.raises(BatchTimeoutError, match="still PENDING after 100s"):
+        job.wait(poll_every=10, timeout=100, sleep=pauses.append)
+    # Backoff: 10, 15, 22.5, 33.75, then what is left of the 100 s.
+    assert pauses == [10, 15, 22.5, 33.75, 18.75]
+    assert job.cancel() is BatchState.CANCELLED
+    errors = job.results()
+    assert isinstance(errors[0], BatchItemError) and errors[0].job_state == "CANCELLED"
+    assert not _billed(sim, LITE)
+    router.close()
+
+
+def test_bad_batch_input_is_refused_before_any_request(sim: GeminiSimulator) -> None:
+    router = live_router(sim)
+    with pytest.raises(UnsupportedInputError, match="at least one input"):
+        router.submit_batch([])
+    with pytest.raises(UnsupportedInputError):
+        router.submit_batch(["fine", "   "])
+    with pytest.raises(UnsupportedInputError, match="must be JSON"):
+        router.submit_batch(["fine"], generation_config={"x": object()})
+    with pytest.raises(ConfigError, match="max_requeues"):
+        router.submit_batch(["fine"], max_requeues=-1)
+    with pytest.raises(UnsupportedInputError, match="explicit context caches"):
+        router.submit_batch(["fine"], lane="lite", cached_content="cachedContents/abc")
+    with pytest.raises(UnknownBatchJobError, match="no batch job 'lcgr-missing'"):
+        router.batch_job("lcgr-missing")
+    assert sim.requests == []
+    router.close()
+
+
+def test_a_job_submitted_on_the_simulator_is_stored_before_submit_returns(
+    sim: GeminiSimulator, backend: Backend
+) -> None:
+    router = live_router(sim)
+    job = router.submit_batch(["Translate bonjour"], lane="lite")
+    stored = router.batch_store.load(job.id)  # type: ignore[union-attr]
+    assert stored is not None and stored.parts[0].name == job.gemini_jobs[0]
+    assert job.gemini_jobs[0].startswith("batches/")
+    router.close()
