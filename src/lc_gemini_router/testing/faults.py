@@ -11,17 +11,34 @@ import threading
 from collections import deque
 from typing import Any, Generic, TypeVar
 
-__all__ = ["FaultInjection", "ModelQueues", "error_body"]
+__all__ = ["ApiError", "FaultInjection", "ModelQueues", "error_body", "rpc_status"]
 
 _STATUS_NAMES = {  # google.rpc.Code names Gemini puts in error bodies
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
+}
+# google.rpc.Code numbers: a google.rpc.Status (an Operation's or a batch item's
+# ``error``) carries these, not the HTTP status.
+_RPC_CODES = {
+    "CANCELLED": 1,
+    "UNKNOWN": 2,
+    "INVALID_ARGUMENT": 3,
+    "DEADLINE_EXCEEDED": 4,
+    "NOT_FOUND": 5,
+    "ALREADY_EXISTS": 6,
+    "PERMISSION_DENIED": 7,
+    "RESOURCE_EXHAUSTED": 8,
+    "FAILED_PRECONDITION": 9,
+    "INTERNAL": 13,
+    "UNAVAILABLE": 14,
+    "UNAUTHENTICATED": 16,
 }
 _STATUS_MESSAGES = {
     400: "Request contains an invalid argument.",
@@ -33,15 +50,39 @@ _STATUS_MESSAGES = {
 T = TypeVar("T")
 
 
-def error_body(status: int, message: str | None = None) -> dict[str, Any]:
-    """The JSON body Gemini answers an error with."""
+def error_body(
+    status: int, message: str | None = None, *, status_name: str | None = None
+) -> dict[str, Any]:
+    """The JSON body Gemini answers an error with (``status_name`` overrides the
+    name the HTTP status implies, e.g. ``FAILED_PRECONDITION`` for a 400)."""
     return {
         "error": {
             "code": status,
             "message": message or _STATUS_MESSAGES.get(status, f"Simulated error {status}."),
-            "status": _STATUS_NAMES.get(status, "UNKNOWN"),
+            "status": status_name or _STATUS_NAMES.get(status, "UNKNOWN"),
         }
     }
+
+
+def rpc_status(body: dict[str, Any]) -> dict[str, Any]:
+    """The ``google.rpc.Status`` of an error body: canonical code and message."""
+    error = body["error"]
+    return {"code": _RPC_CODES.get(str(error.get("status")), 2), "message": error["message"]}
+
+
+class ApiError(Exception):
+    """An error answer of the Batch or Files API: HTTP status, message, status name."""
+
+    def __init__(self, status: int, message: str, *, status_name: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.status_name = status_name
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The Google error body of this error."""
+        return error_body(self.status, self.message, status_name=self.status_name)
 
 
 class ModelQueues(Generic[T]):

@@ -15,7 +15,8 @@ class SimRequest:
 
     Attributes:
         model: Model id from the URL, without ``models/``.
-        method: ``generateContent`` or ``streamGenerateContent``.
+        method: ``generateContent``, ``streamGenerateContent``, ``countTokens``, or
+            ``batchGenerateContent`` for one item of a batch job.
         api_version: Version segment of the URL (``v1``, ``v1beta``, ``v1alpha``).
         body: Parsed JSON request body.
         headers: Request headers, without credentials.
@@ -25,7 +26,11 @@ class SimRequest:
             billed (None for errors).
         delivered: The whole answer was written to the client (False for an error
             status that was never sent, a reply cut on purpose, or one the client
-            abandoned before it ended).
+            abandoned before it ended). A batch item is delivered once its job's results
+            exist.
+        batch: The job (``batches/ID``) of a batch item; None for a direct request.
+        key: A batch item's key (the input line's ``key``, or ``metadata.key`` inline).
+        batch_index: A batch item's position in its job's input (0-based).
     """
 
     model: str
@@ -37,6 +42,9 @@ class SimRequest:
     api_version: str = "v1beta"
     usage: dict[str, Any] | None = None
     delivered: bool = False
+    batch: str | None = None
+    key: str | None = None
+    batch_index: int | None = None
 
     @property
     def stream(self) -> bool:

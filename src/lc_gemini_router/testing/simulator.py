@@ -39,15 +39,21 @@ Example:
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from types import TracebackType
+from typing import Any
 
 from lc_gemini_router.api_versions import served_on
+from lc_gemini_router.testing.api import RestApi
+from lc_gemini_router.testing.batches import BatchCall, BatchJobs, SimBatch
+from lc_gemini_router.testing.clock import ManualClock
 from lc_gemini_router.testing.faults import FaultInjection, ModelQueues, error_body
+from lc_gemini_router.testing.files import FileStore, SimFile
 from lc_gemini_router.testing.images import IMAGE_TOKENS, sample_png
 from lc_gemini_router.testing.replies import Responder, SimReply, estimate_tokens, render
 from lc_gemini_router.testing.requests import SimRequest
 from lc_gemini_router.testing.schemas import example_from_schema
-from lc_gemini_router.testing.server import Answer, Problem, Server
+from lc_gemini_router.testing.server import Answer, ApiCall, Problem, Reply, Server
 from lc_gemini_router.testing.validation import (
     SKIP_THOUGHT_SIGNATURE,
     config_problem,
@@ -60,8 +66,12 @@ from lc_gemini_router.testing.validation import (
 __all__ = [
     "IMAGE_TOKENS",
     "SKIP_THOUGHT_SIGNATURE",
+    "BatchJobs",
+    "FileStore",
     "GeminiSimulator",
     "Responder",
+    "SimBatch",
+    "SimFile",
     "SimReply",
     "SimRequest",
     "example_from_schema",
@@ -78,6 +88,10 @@ class GeminiSimulator(FaultInjection):
     else the model's scripted queue, else the shared (``None``) queue, else the
     responder, else the built-in default. Function-call thought signatures of the
     current turn are checked after failures and before scripts are consumed.
+
+    Attributes:
+        batches: The batch jobs, their clock and scripted outcomes (:class:`BatchJobs`).
+        files: The Files API's files (:class:`FileStore`).
     """
 
     def __init__(
@@ -92,6 +106,10 @@ class GeminiSimulator(FaultInjection):
         self._scripts: ModelQueues[SimReply] = ModelQueues()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+        self._clock = ManualClock()
+        self.files = FileStore(self._clock)
+        self.batches = BatchJobs(self._clock, self.files, self._run_batch_item)
+        self._rest = RestApi(self.batches, self.files)
 
     @property
     def base_url(self) -> str:
@@ -157,11 +175,17 @@ class GeminiSimulator(FaultInjection):
         self._scripts.extend(model, list(replies))
 
     def reset(self) -> None:
-        """Forget the log, scripts, injected failures and delays."""
+        """Forget the log, scripts, injected failures and delays, batch jobs and files.
+
+        The simulator clock is back at 0 and batch timings at their defaults.
+        """
         with self._lock:
             self._log.clear()
         self._scripts.clear()
         self._clear_faults()
+        self.batches.reset()
+        self.files.reset()
+        self._clock.reset()
 
     # -- request handling (runs in server threads) --------------------------------
 
@@ -175,6 +199,10 @@ class GeminiSimulator(FaultInjection):
             return Answer(404, [error_body(404, not_found_message(req))])
         if req.method == "countTokens":  # no script is consumed by a count
             return Answer(200, [{"totalTokens": estimate_tokens(req.prompt_text, minimum=1)}])
+        return self._generate(req)
+
+    def _generate(self, req: SimRequest) -> Answer:
+        """Answer a generate request (or batch item): failure, checks, script, responder."""
         failure = self._injected_failure(req.model)
         if failure is not None:
             return Answer(failure[0], [failure[1]])
@@ -188,5 +216,38 @@ class GeminiSimulator(FaultInjection):
             except Exception as exc:  # a broken responder must not kill the server thread
                 return Answer(500, [error_body(500, f"Simulator responder raised {exc!r}")])
         reply = reply or SimReply()
+        if req.batch is not None:  # no connection to drop or trickle: the whole reply
+            reply = replace(reply, cut_after=None, trickle_seconds=0.0)
         cut = reply.cut_after is not None
         return Answer(200, render(req, reply), cut=cut, trickle=reply.trickle_seconds)
+
+    def _api(self, call: ApiCall) -> Reply:
+        """Answer a Batch or Files API request (see ``api``)."""
+        return self._rest.handle(call)
+
+    def _run_batch_item(self, call: BatchCall) -> tuple[int, dict[str, Any]]:
+        """Answer one batch item as a generate request, logged and billed like one."""
+        item = call.item
+        req = SimRequest(
+            model=call.model,
+            method="batchGenerateContent",
+            body=item.request or {},
+            headers={},
+            api_version=call.api_version,
+            batch=call.batch,
+            key=item.key,
+            batch_index=item.index,
+        )
+        with self._lock:
+            self._log.append(req)
+        if call.failure is not None:
+            status, payload = call.failure[0], error_body(*call.failure)
+        else:
+            answer = self._generate(req)
+            status = answer.status
+            payload = answer.payloads[0] if answer.payloads else error_body(500)
+        req.status = status
+        req.error = None if status == 200 else payload["error"]["message"]
+        req.usage = payload.get("usageMetadata") if status == 200 else None
+        req.delivered = True
+        return status, payload

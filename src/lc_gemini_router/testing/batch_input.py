@@ -1,0 +1,243 @@
+"""The body of ``models/{model}:batchGenerateContent``, read as strictly as Gemini reads it.
+
+``{"batch": {"displayName": ..., "inputConfig": ...}}`` where ``inputConfig`` holds
+exactly one of
+
+- ``requests.requests``: inline ``{"request": GenerateContentRequest, "metadata": {...}}``
+  items, at most 50,000, in a body of at most 20 MB (20,971,520 bytes);
+- ``fileName``: an uploaded JSONL file, one ``{"key": K, "request": {...}}`` per line.
+
+Field names may be camelCase or snake_case, as in any Google JSON API; unknown names are
+refused (``Invalid JSON payload received. Unknown name ...``). What makes the whole job
+impossible is a 400 at create: a missing or doubled source, a file that does not exist,
+a file that is not UTF-8 or has no lines, two lines with one key (the key is what maps a
+result back to its request). A single broken line (not JSON, no key, no ``request``)
+fails only its own item, which the job answers as an ``INVALID_ARGUMENT`` error on that
+line; the other lines still run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lc_gemini_router.testing.faults import ApiError
+
+__all__ = [
+    "MAX_BATCH_REQUESTS",
+    "MAX_INLINE_BYTES",
+    "BatchItem",
+    "BatchSpec",
+    "camelize",
+    "parse_batch",
+]
+
+MAX_INLINE_BYTES = 20 * 1024 * 1024
+"""Gemini's limit on a ``batchGenerateContent`` body (inline requests)."""
+MAX_BATCH_REQUESTS = 50_000
+"""Gemini's limit on inline requests per batch."""
+
+# Values under these names are user data (function arguments, schemas, metadata): their
+# keys are kept as written, never converted to camelCase.
+_OPAQUE = frozenset(
+    {"args", "response", "responseSchema", "responseJsonSchema", "parameters"}
+    | {"parametersJsonSchema", "metadata", "properties"}
+)
+_BATCH_FIELDS = frozenset(
+    {"name", "displayName", "inputConfig", "output", "createTime", "endTime", "updateTime"}
+    | {"batchStats", "state", "priority", "model", "webhookConfig"}
+)
+_SNAKE = re.compile(r"_([a-z0-9])")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One request of a batch, in input order.
+
+    Attributes:
+        index: Position in the input (0-based).
+        key: The line's ``key`` (file input) or ``metadata.key`` (inline), if any.
+        request: The GenerateContentRequest, camelCase; None for a broken line.
+        metadata: Inline ``metadata``, echoed with the item's result.
+        problem: Why a broken line cannot run (it becomes the item's error).
+    """
+
+    index: int
+    key: str | None
+    request: dict[str, Any] | None
+    metadata: dict[str, Any] | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """A parsed create body."""
+
+    display_name: str | None
+    input_config: dict[str, Any]
+    items: list[BatchItem]
+    input_file: str | None = None
+
+
+def camelize(value: Any) -> Any:
+    """Convert snake_case field names to camelCase, leaving user data (args, schemas) alone."""
+    if isinstance(value, list):
+        return [camelize(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = _camel(key)
+        out[name] = item if name in _OPAQUE else camelize(item)
+    return out
+
+
+def parse_batch(body: Any, size: int, read_file: Callable[[str], bytes | None]) -> BatchSpec:
+    """Validate a create body of ``size`` bytes; ``read_file`` gives a live file's bytes.
+
+    Raises:
+        ApiError: 400 INVALID_ARGUMENT, with the reason.
+    """
+    if size > MAX_INLINE_BYTES:
+        raise ApiError(400, f"Request payload size exceeds the limit: {MAX_INLINE_BYTES} bytes.")
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid JSON payload received.")
+    _known(body, {"batch"}, "")
+    batch = _object(body.get("batch"), "batch")
+    batch = {_camel(k): v for k, v in batch.items()}
+    _known(batch, _BATCH_FIELDS, "batch")
+    config = batch.get("inputConfig")
+    if config is None:
+        raise ApiError(400, "* BatchGenerateContentRequest.batch.input_config: is required")
+    config = {_camel(k): v for k, v in _object(config, "batch.input_config").items()}
+    _known(config, {"requests", "fileName"}, "batch.input_config")
+    has_requests, has_file = config.get("requests") is not None, bool(config.get("fileName"))
+    if has_requests == has_file:
+        which = "both" if has_requests else "neither"
+        msg = (
+            "* BatchGenerateContentRequest.batch.input_config: exactly one of requests and "
+            f"file_name must be set, got {which}"
+        )
+        raise ApiError(400, msg)
+    display = batch.get("displayName")
+    display_name = None if display is None else str(display)
+    if has_file:
+        file_name = str(config["fileName"])
+        data = read_file(file_name) if file_name.startswith("files/") else None
+        if data is None:
+            msg = (
+                f"* BatchGenerateContentRequest.batch.input_config.file_name: {file_name} "
+                "does not exist; upload the JSONL file with the Files API first"
+            )
+            raise ApiError(400, msg)
+        items = _file_items(data, file_name)
+        return BatchSpec(display_name, {"fileName": file_name}, items, input_file=file_name)
+    items = _inline_items(config["requests"])
+    return BatchSpec(display_name, {"requests": {"requests": _echo(items)}}, items)
+
+
+def _inline_items(raw: Any) -> list[BatchItem]:
+    where = "batch.input_config.requests"
+    wrapper = _object(raw, where)
+    _known(wrapper, {"requests"}, where)
+    entries = wrapper.get("requests")
+    if not isinstance(entries, list) or not entries:
+        msg = f"* BatchGenerateContentRequest.{where}.requests: must hold at least one request"
+        raise ApiError(400, msg)
+    if len(entries) > MAX_BATCH_REQUESTS:
+        msg = (
+            f"* BatchGenerateContentRequest.{where}.requests: at most {MAX_BATCH_REQUESTS} "
+            f"requests are allowed in a batch, got {len(entries)}"
+        )
+        raise ApiError(400, msg)
+    items = []
+    for index, entry in enumerate(entries):
+        here = f"{where}.requests[{index}]"
+        entry = {_camel(k): v for k, v in _object(entry, here).items()}
+        _known(entry, {"request", "metadata"}, here)
+        if entry.get("request") is None:
+            raise ApiError(400, f"* BatchGenerateContentRequest.{here}.request: is required")
+        request = _object(entry["request"], f"{here}.request")
+        metadata = entry.get("metadata")
+        if metadata is not None:
+            metadata = _object(metadata, f"{here}.metadata")
+        key = None if metadata is None or metadata.get("key") is None else str(metadata["key"])
+        items.append(BatchItem(index, key, camelize(request), metadata))
+    return items
+
+
+def _file_items(data: bytes, file_name: str) -> list[BatchItem]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, f"{file_name} is not UTF-8 encoded JSONL.") from None
+    items: list[BatchItem] = []
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        raise ApiError(400, f"{file_name} has no requests: expected one JSON object per line.")
+    seen: dict[str, int] = {}
+    for index, (number, line) in enumerate(lines):
+        key, request, problem = _parse_line(line, number)
+        if key is not None:
+            if key in seen:
+                msg = (
+                    f"{file_name}: key {key!r} is used on lines {seen[key]} and {number}; "
+                    "each line needs its own key"
+                )
+                raise ApiError(400, msg)
+            seen[key] = number
+        items.append(BatchItem(index, key, request, None, problem))
+    return items
+
+
+def _parse_line(line: str, number: int) -> tuple[str | None, dict[str, Any] | None, str | None]:
+    """A line's key, request and problem (None when it can run)."""
+    try:
+        entry = json.loads(line)
+    except ValueError as exc:
+        return None, None, f"Line {number} is not valid JSON: {exc}."
+    if not isinstance(entry, dict):
+        return None, None, f"Line {number} is not a JSON object."
+    raw_key = entry.get("key")
+    key = raw_key if isinstance(raw_key, str) and raw_key else None
+    unknown = sorted(set(entry) - {"key", "request"})
+    if unknown:
+        return key, None, f'Line {number}: unknown name "{unknown[0]}"; expected key and request.'
+    if key is None:
+        return None, None, f"Line {number} has no key (a non-empty string)."
+    request = entry.get("request")
+    if not isinstance(request, dict):
+        return key, None, f"Line {number} has no request object."
+    return key, camelize(request), None
+
+
+def _echo(items: list[BatchItem]) -> list[dict[str, Any]]:
+    echoed = []
+    for item in items:
+        entry: dict[str, Any] = {"request": item.request}
+        if item.metadata is not None:
+            entry["metadata"] = item.metadata
+        echoed.append(entry)
+    return echoed
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        msg = f"Invalid JSON payload received. Expected an object at '{where}'."
+        raise ApiError(400, msg)
+    return value
+
+
+def _known(value: dict[str, Any], names: set[str] | frozenset[str], where: str) -> None:
+    for key in value:
+        if _camel(key) not in names:
+            at = f" at '{where}'" if where else ""
+            msg = f'Invalid JSON payload received. Unknown name "{key}"{at}: Cannot find field.'
+            raise ApiError(400, msg)
+
+
+def _camel(name: str) -> str:
+    return _SNAKE.sub(lambda m: m.group(1).upper(), name)
