@@ -43,8 +43,8 @@ DECISION_EVENT = "lc_gemini_router/decision"
 COST_EVENT = "lc_gemini_router/cost"
 """Custom event with the answer's tokens and exact cost, after it is complete."""
 BATCH_METADATA_KEY = "lc_gemini_router_batch"
-"""Where a batch answer names its job, key and Gemini job (run metadata, and inside
-``response_metadata["lc_gemini_router"]``)."""
+"""Run metadata key where a batch answer's run names its job, key and Gemini job (its
+message has them under ``response_metadata["lc_gemini_router"]["batch"]``)."""
 CALL_TIME_METADATA_KEY = "lc_gemini_router_called_at"
 """Run metadata key with the UNIX time a call was made, when that is not the run's start
 (a batch answer collected later): the day whose rates apply."""

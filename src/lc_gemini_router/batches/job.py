@@ -62,6 +62,16 @@ BatchResult = AIMessage | BatchItemError
 _RUN_IDS = uuid.UUID("1d7c3a52-5f0e-4d55-9a43-3f0d2c9b7e10")
 """Namespace of the items' run ids: one id per (job, key), in every process."""
 _BACKOFF = 1.5
+# Batch item errors are google.rpc.Status: gRPC codes, named here as Gemini names them.
+_RPC_STATUS = dict(
+    enumerate(
+        (
+            "OK CANCELLED UNKNOWN INVALID_ARGUMENT DEADLINE_EXCEEDED NOT_FOUND ALREADY_EXISTS "
+            "PERMISSION_DENIED RESOURCE_EXHAUSTED FAILED_PRECONDITION ABORTED OUT_OF_RANGE "
+            "UNIMPLEMENTED INTERNAL UNAVAILABLE DATA_LOSS UNAUTHENTICATED"
+        ).split()
+    )
+)
 
 
 class BatchJob:
@@ -309,8 +319,8 @@ class BatchJob:
         message = result.generations[0].message
         message.response_metadata.setdefault("model_name", part.model)
         batch = {"job": self.id, "key": key, "attempt": part.attempt, "gemini_job": part.name}
-        message.response_metadata[ROUTER_METADATA_KEY][BATCH_METADATA_KEY] = batch
-        payload[BATCH_METADATA_KEY] = batch
+        message.response_metadata[ROUTER_METADATA_KEY]["batch"] = batch
+        payload["batch"] = batch
         assert isinstance(message, AIMessage)
         return message, payload
 
@@ -384,12 +394,14 @@ def _item_error(
     if outcome is None:
         error = {"message": part.error or f"the Gemini job {part.name} ended {part.state.value}"}
     code = error.get("code")
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    status = error.get("status") or _RPC_STATUS.get(code)  # type: ignore[arg-type]
     return BatchItemError(
         key=key,
         index=index,
         message=str(error.get("message") or "no message"),
-        code=code if isinstance(code, int) else None,
-        status=str(error["status"]) if error.get("status") else None,
+        code=code,
+        status=str(status) if status else None,
         attempts=part.attempt + 1,
         job_state=part.state.value,
     )

@@ -53,13 +53,17 @@ __all__ = [
 
 MAX_REQUESTS_PER_JOB = 50_000
 """Gemini's limit on the requests of one batch job."""
+ROUTING_CONCURRENCY = 16
+"""Classifier calls in flight while a batch is routed (at most the classifier's
+``max_in_flight``): batch work is not urgent, and a crowded client would push calls
+past the classifier's deadline, deciding them by fallback instead of by score."""
 
 
 def submit(router: GeminiRouter, request: Submission) -> BatchRecord:
     """Route every input, then create one Gemini job per model (blocking)."""
     calls, kwargs = _calls(router, request)
     parent = standalone_parent(request.config)
-    workers = max(1, min(len(calls), router.config.classifier.max_in_flight))
+    workers = max(1, min(len(calls), _concurrency(router)))
 
     def route(call: Call) -> tuple[RouteDecision, ClassifierOutcome | None]:
         steps = route_flow(router, call, parent, is_async=False)
@@ -76,7 +80,7 @@ async def asubmit(router: GeminiRouter, request: Submission) -> BatchRecord:
     """:func:`submit` with awaits: classifier calls run concurrently on the event loop."""
     calls, kwargs = _calls(router, request)
     parent = standalone_parent(request.config)
-    slots = asyncio.Semaphore(max(1, router.config.classifier.max_in_flight))
+    slots = asyncio.Semaphore(_concurrency(router))
 
     async def route(call: Call) -> tuple[RouteDecision, ClassifierOutcome | None]:
         async with slots:
@@ -196,6 +200,10 @@ def _plan(
         inline_limit=request.inline_limit,
     )
     return record, groups
+
+
+def _concurrency(router: GeminiRouter) -> int:
+    return max(1, min(ROUTING_CONCURRENCY, router.config.classifier.max_in_flight))
 
 
 def _chunks(prepared: list[Prepared]) -> Iterable[list[Prepared]]:
