@@ -25,13 +25,15 @@ from lc_gemini_router import (
     BatchTimeoutError,
     ConfigError,
     GeminiCostCallbackHandler,
+    LaneSpec,
+    RouterConfig,
     UnknownBatchJobError,
     UnsupportedInputError,
     get_gemini_cost_callback,
 )
 from lc_gemini_router.batches import BatchState, FileBatchStore
 from lc_gemini_router.keys import ROUTER_METADATA_KEY
-from lc_gemini_router.testing.simulator import GeminiSimulator, SimRequest
+from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
 from tests.routing_kit import LITE, PRO, Backend, live_router
 
 MILLION = Decimal(1_000_000)
@@ -252,4 +254,55 @@ def test_a_job_submitted_on_the_simulator_is_stored_before_submit_returns(
     stored = router.batch_store.load(job.id)  # type: ignore[union-attr]
     assert stored is not None and stored.parts[0].name == job.gemini_jobs[0]
     assert job.gemini_jobs[0].startswith("batches/")
+    router.close()
+
+
+def test_image_requests_go_through_the_batch_lane_priced_per_image_at_batch_rates(
+    sim: GeminiSimulator,
+) -> None:
+    image_model = "gemini-3.1-flash-image"
+    config = RouterConfig(extra_lanes={"image": LaneSpec(model=image_model, kind="image")})
+    reply = SimReply(text="here", images=["2K"], prompt_tokens=10, output_tokens=5)
+    sim.script(image_model, reply, reply, reply)
+    router = live_router(sim, config=config)
+    job = router.submit_batch(
+        ["a lighthouse", "a harbour", "a storm"],
+        response_modalities=["TEXT", "IMAGE"],
+        image_config={"image_size": "2K", "aspect_ratio": "16:9"},
+    )
+    assert [part.model for part in job.record.parts] == [image_model]
+    with get_gemini_cost_callback() as cb:
+        results = job.wait(poll_every=0, sleep=_no_sleep)
+    sent = _batch_items(sim)
+    assert sent[0].body["generationConfig"]["imageConfig"] == {
+        "aspectRatio": "16:9",
+        "imageSize": "2K",
+    }
+    for result in results:
+        assert isinstance(result, AIMessage)
+        kinds = [b["type"] for b in result.content if isinstance(b, dict)]
+        assert kinds == ["text", "image_url"]
+    # Batch: $0.125 / 1M in, $0.75 / 1M text out, $30 / 1M image out (2K: 1,680 tokens).
+    each = (10 * Decimal("0.125") + 5 * Decimal("0.75") + 1680 * Decimal("30")) / MILLION
+    assert cb.total_cost == 3 * each
+    assert cb.totals.images == 3
+    # An image answer is its own reference; the standard tier costs twice as much.
+    assert cb.reference_cost == 3 * each
+    assert cb.standard_cost == 6 * each
+    router.close()
+
+
+def test_cached_tokens_in_batch_answers_are_priced_at_the_batch_cached_rate(
+    sim: GeminiSimulator,
+) -> None:
+    sim.script(LITE, SimReply(text="ok", prompt_tokens=1000, cached_tokens=800, output_tokens=10))
+    router = live_router(sim)
+    job = router.submit_batch(["Translate a long shared preamble"], lane="lite")
+    with get_gemini_cost_callback() as cb:
+        (answer,) = job.wait(poll_every=0, sleep=_no_sleep)
+    assert isinstance(answer, AIMessage)
+    # Lite batch: 200 fresh in at 0.125, 800 cached at 0.0125, 10 out at 0.75 (per 1M).
+    expected = (200 * Decimal("0.125") + 800 * Decimal("0.0125") + 10 * Decimal("0.75")) / MILLION
+    assert cb.total_cost == expected
+    assert cb.cached_tokens == 800
     router.close()
