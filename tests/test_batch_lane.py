@@ -23,6 +23,8 @@ from lc_gemini_router import (
     BatchItemError,
     BatchNotReadyError,
     BatchTimeoutError,
+    Budget,
+    BudgetExceededError,
     ConfigError,
     GeminiCostCallbackHandler,
     LaneSpec,
@@ -305,4 +307,24 @@ def test_cached_tokens_in_batch_answers_are_priced_at_the_batch_cached_rate(
     expected = (200 * Decimal("0.125") + 800 * Decimal("0.0125") + 10 * Decimal("0.75")) / MILLION
     assert cb.total_cost == expected
     assert cb.cached_tokens == 800
+    router.close()
+
+
+def test_budgets_refuse_a_batch_whose_worst_case_does_not_fit_and_charge_collected_answers(
+    sim: GeminiSimulator,
+) -> None:
+    # Worst case per item: its prompt bound plus lite's whole output cap, at batch rates.
+    router = live_router(sim, budgets=[Budget(limit="1.00", name="nightly")])
+    prompts = [f"Translate line {i}" for i in range(4)]
+    with pytest.raises(BudgetExceededError) as refused:
+        router.submit_batch(prompts * 50, lane="lite")  # 200 items: about $9.83
+    assert refused.value.lane == "batch" and refused.value.needed > Decimal("1.00")
+    assert not _batch_items(sim) and not [r for r in sim.requests]  # no job was created
+    job = router.submit_batch(prompts, lane="lite")
+    (status,) = router.budget_status()
+    assert status.spent == 0 and status.reserved == 0  # checked, nothing held
+    job.wait(poll_every=0, sleep=_no_sleep)
+    job.results()  # a second collection charges nothing more
+    (status,) = router.budget_status()
+    assert status.spent == 4 * LITE_BATCH
     router.close()

@@ -16,6 +16,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from google.genai import types
@@ -24,6 +26,7 @@ from langchain_core.messages import AIMessage, messages_from_dict
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.runnables import RunnableConfig
 
+from lc_gemini_router.batches.budgets import charge
 from lc_gemini_router.batches.gemini import (
     ItemOutcome,
     aoutcomes,
@@ -311,8 +314,30 @@ class BatchJob:
             results.append(message)
         fresh = self._store.claim(self.id, list(answers)) if answers else []
         if fresh:
-            self._report(config, {key: answers[key] for key in fresh})
+            collected = {key: answers[key] for key in fresh}
+            self._report(config, collected)
+            self._charge(config, collected)
         return results
+
+    def _charge(
+        self,
+        config: RunnableConfig | None,
+        answers: Mapping[str, tuple[AIMessage, dict[str, Any], BatchPart]],
+    ) -> None:
+        """Settle the budgets at each newly collected answer's exact cost."""
+        router = self._router
+        if not router.budgets:
+            return
+        costs: dict[str, Decimal] = {}
+        for key, (message, _, _) in answers.items():
+            total = (message.response_metadata[ROUTER_METADATA_KEY].get("cost") or {}).get(
+                "total_cost"
+            )
+            if total is not None:  # an unknown price was warned about when priced
+                costs[key] = Decimal(total)
+        first = self.record.items[0]
+        call = router.prepare_call(messages_from_dict(first.messages), dict(self.record.kwargs))
+        charge(router, self.id, call, standalone_parent(config), costs)
 
     def _outcome(self, part: BatchPart, key: str) -> ItemOutcome | None:
         if not part.state.has_results:
@@ -329,7 +354,10 @@ class BatchJob:
         result = chat_result(response)
         decision = RouteDecision.model_validate(item.decision)
         router = self._router
-        payload = annotate(result, decision, item.classifier, router.catalog, service_tier="batch")
+        submitted = datetime.fromtimestamp(self.record.created, timezone.utc)
+        payload = annotate(
+            result, decision, item.classifier, router.catalog, service_tier="batch", at=submitted
+        )
         message = result.generations[0].message
         message.response_metadata.setdefault("model_name", part.model)
         batch = {"job": self.id, "key": key, "attempt": part.attempt, "gemini_job": part.name}
