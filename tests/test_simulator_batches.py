@@ -8,6 +8,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, cast
 
@@ -165,6 +166,19 @@ def test_a_responder_sees_which_job_and_key_an_item_is() -> None:
     assert job.dest is not None and job.dest.inlined_responses is not None
     texts = [a.response.text for a in job.dest.inlined_responses if a.response]
     assert texts == ["0:left", "1:None"]
+
+
+def test_concurrent_polls_run_each_item_once(
+    gemini_sim: GeminiSimulator, client: genai.Client
+) -> None:
+    created = client.batches.create(model=LITE, src=[ask(str(n), str(n)) for n in range(20)])
+    path = f"/v1beta/{created.name}"
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: raw(gemini_sim, "GET", path), range(32)))
+    assert {a[1]["metadata"]["state"] for a in answers} == {"BATCH_STATE_SUCCEEDED"}
+    outputs = {json.dumps(a[1]["response"], sort_keys=True) for a in answers}
+    assert len(outputs) == 1  # every poll saw the same results
+    assert [r.key for r in gemini_sim.requests] == [str(n) for n in range(20)]
 
 
 # -- the clock ---------------------------------------------------------------------------------
@@ -379,20 +393,18 @@ def test_file_input_writes_a_jsonl_responses_file(
     assert (snapshot.input_file, snapshot.responses_file) == (uploaded.name, job.dest.file_name)
 
 
-@pytest.mark.parametrize(
-    ("lines", "message"),
-    [
+def test_file_input_problems_that_sink_the_whole_job(
+    gemini_sim: GeminiSimulator, client: genai.Client
+) -> None:
+    cases: list[tuple[list[Any], str]] = [
         ([line("a", "x"), line("b", "y"), line("a", "z")], "key 'a' is used on lines 1 and 3"),
         (["", "  "], "has no requests"),
-    ],
-)
-def test_file_input_problems_that_sink_the_whole_job(
-    gemini_sim: GeminiSimulator, client: genai.Client, lines: list[Any], message: str
-) -> None:
-    uploaded = upload(client, lines)
-    with pytest.raises(errors.ClientError, match=message) as caught:
-        client.batches.create(model=LITE, src=str(uploaded.name))
-    assert caught.value.code == 400
+    ]
+    for lines, message in cases:
+        uploaded = upload(client, lines)
+        with pytest.raises(errors.ClientError, match=message) as caught:
+            client.batches.create(model=LITE, src=str(uploaded.name))
+        assert caught.value.code == 400
     assert gemini_sim.batches.jobs == []
 
 
@@ -528,9 +540,9 @@ def test_the_batch_and_files_apis_are_v1beta_only(gemini_sim: GeminiSimulator) -
     assert gemini_sim.batches.jobs == []
 
 
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
+def test_bad_create_bodies_are_400_with_the_reason(gemini_sim: GeminiSimulator) -> None:
+    cases: list[tuple[Any, str]] = [
+        (b"{not json", "Invalid JSON payload received."),
         ({"batch": {"displayName": "x"}}, "batch.input_config: is required"),
         (
             {"batch": {"inputConfig": {"fileName": "files/abc", "requests": {"requests": []}}}},
@@ -543,14 +555,12 @@ def test_the_batch_and_files_apis_are_v1beta_only(gemini_sim: GeminiSimulator) -
         (create_body([{"request": {}, "extra": 1}]), 'Unknown name "extra"'),
         (create_body([{"metadata": {"key": "a"}}]), "requests[0].request: is required"),
         (create_body([{"request": "hi"}]), "Expected an object"),
-    ],
-)
-def test_bad_create_bodies_are_400_with_the_reason(
-    gemini_sim: GeminiSimulator, body: dict[str, Any], message: str
-) -> None:
-    status, answer = raw(gemini_sim, "POST", f"/v1beta/models/{LITE}:batchGenerateContent", body)
-    assert (status, answer["error"]["status"]) == (400, "INVALID_ARGUMENT")
-    assert message in answer["error"]["message"]
+    ]
+    for body, message in cases:
+        path = f"/v1beta/models/{LITE}:batchGenerateContent"
+        status, answer = raw(gemini_sim, "POST", path, body)
+        assert (status, answer["error"]["status"]) == (400, "INVALID_ARGUMENT"), body
+        assert message in answer["error"]["message"], body
     assert gemini_sim.batches.jobs == []
 
 

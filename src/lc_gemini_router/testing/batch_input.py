@@ -13,7 +13,9 @@ impossible is a 400 at create: a missing or doubled source, a file that does not
 a file that is not UTF-8 or has no lines, two lines with one key (the key is what maps a
 result back to its request). A single broken line (not JSON, no key, no ``request``)
 fails only its own item, which the job answers as an ``INVALID_ARGUMENT`` error on that
-line; the other lines still run.
+line; the other lines still run. ``displayName`` may be left out (google-genai leaves it
+out without ``config.display_name``), and an inline request's own ``model`` is ignored:
+every item runs on the model of the URL.
 """
 
 from __future__ import annotations
