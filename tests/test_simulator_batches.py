@@ -55,10 +55,11 @@ def line(key: str, text: str, **extra: Any) -> dict[str, Any]:
     return {"key": key, "request": {"contents": [{"parts": [{"text": text}]}], **extra}}
 
 
-def upload(client: genai.Client, lines: list[Any]) -> types.File:
+def upload(client: genai.Client, lines: list[Any], display_name: str | None = None) -> types.File:
     rows = [row if isinstance(row, str) else json.dumps(row) for row in lines]
     data = "".join(row + "\n" for row in rows).encode()
-    return client.files.upload(file=io.BytesIO(data), config={"mime_type": "jsonl"})
+    config: types.UploadFileConfigDict = {"mime_type": "jsonl", "display_name": display_name}
+    return client.files.upload(file=io.BytesIO(data), config=config)
 
 
 def raw(
@@ -361,9 +362,11 @@ def test_file_input_writes_a_jsonl_responses_file(
             "{not json",
             line("k3", "third", systemInstruction={"parts": [{"text": "Be brief."}]}),
         ],
+        display_name="nightly input",
     )
     assert uploaded.name is not None and uploaded.state == types.FileState.ACTIVE
     assert (uploaded.mime_type, uploaded.source) == ("jsonl", types.FileSource.UPLOADED)
+    assert uploaded.display_name == "nightly input"  # sent in snake_case by google-genai
     created = client.batches.create(model=LITE, src=uploaded.name, config={"display_name": "file"})
     job = client.batches.get(name=str(created.name))
     assert job.state == types.JobState.JOB_STATE_SUCCEEDED

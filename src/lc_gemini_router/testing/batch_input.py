@@ -21,19 +21,18 @@ every item runs on the model of the URL.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lc_gemini_router.testing.faults import ApiError
+from lc_gemini_router.testing.json_names import camel, camelize
 
 __all__ = [
     "MAX_BATCH_REQUESTS",
     "MAX_INLINE_BYTES",
     "BatchItem",
     "BatchSpec",
-    "camelize",
     "parse_batch",
 ]
 
@@ -42,17 +41,10 @@ MAX_INLINE_BYTES = 20 * 1024 * 1024
 MAX_BATCH_REQUESTS = 50_000
 """Gemini's limit on inline requests per batch."""
 
-# Values under these names are user data (function arguments, schemas, metadata): their
-# keys are kept as written, never converted to camelCase.
-_OPAQUE = frozenset(
-    {"args", "response", "responseSchema", "responseJsonSchema", "parameters"}
-    | {"parametersJsonSchema", "metadata", "properties"}
-)
 _BATCH_FIELDS = frozenset(
     {"name", "displayName", "inputConfig", "output", "createTime", "endTime", "updateTime"}
     | {"batchStats", "state", "priority", "model", "webhookConfig"}
 )
-_SNAKE = re.compile(r"_([a-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -84,19 +76,6 @@ class BatchSpec:
     input_file: str | None = None
 
 
-def camelize(value: Any) -> Any:
-    """Convert snake_case field names to camelCase, leaving user data (args, schemas) alone."""
-    if isinstance(value, list):
-        return [camelize(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        name = _camel(key)
-        out[name] = item if name in _OPAQUE else camelize(item)
-    return out
-
-
 def parse_batch(body: Any, size: int, read_file: Callable[[str], bytes | None]) -> BatchSpec:
     """Validate a create body of ``size`` bytes; ``read_file`` gives a live file's bytes.
 
@@ -109,12 +88,12 @@ def parse_batch(body: Any, size: int, read_file: Callable[[str], bytes | None]) 
         raise ApiError(400, "Invalid JSON payload received.")
     _known(body, {"batch"}, "")
     batch = _object(body.get("batch"), "batch")
-    batch = {_camel(k): v for k, v in batch.items()}
+    batch = {camel(k): v for k, v in batch.items()}
     _known(batch, _BATCH_FIELDS, "batch")
     config = batch.get("inputConfig")
     if config is None:
         raise ApiError(400, "* BatchGenerateContentRequest.batch.input_config: is required")
-    config = {_camel(k): v for k, v in _object(config, "batch.input_config").items()}
+    config = {camel(k): v for k, v in _object(config, "batch.input_config").items()}
     _known(config, {"requests", "fileName"}, "batch.input_config")
     has_requests, has_file = config.get("requests") is not None, bool(config.get("fileName"))
     if has_requests == has_file:
@@ -158,7 +137,7 @@ def _inline_items(raw: Any) -> list[BatchItem]:
     items = []
     for index, entry in enumerate(entries):
         here = f"{where}.requests[{index}]"
-        entry = {_camel(k): v for k, v in _object(entry, here).items()}
+        entry = {camel(k): v for k, v in _object(entry, here).items()}
         _known(entry, {"request", "metadata"}, here)
         if entry.get("request") is None:
             raise ApiError(400, f"* BatchGenerateContentRequest.{here}.request: is required")
@@ -235,11 +214,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 def _known(value: dict[str, Any], names: set[str] | frozenset[str], where: str) -> None:
     for key in value:
-        if _camel(key) not in names:
+        if camel(key) not in names:
             at = f" at '{where}'" if where else ""
             msg = f'Invalid JSON payload received. Unknown name "{key}"{at}: Cannot find field.'
             raise ApiError(400, msg)
-
-
-def _camel(name: str) -> str:
-    return _SNAKE.sub(lambda m: m.group(1).upper(), name)
