@@ -188,6 +188,8 @@ def test_concurrent_polls_run_each_item_once(
 def test_states_follow_the_clock_and_items_run_when_the_job_ends(
     gemini_sim: GeminiSimulator, client: genai.Client
 ) -> None:
+    with pytest.raises(ValueError, match="pending_seconds must be >= 0"):
+        gemini_sim.batches.pending_seconds = -1
     gemini_sim.batches.pending_seconds = 60
     gemini_sim.batches.running_seconds = 120
     created = client.batches.create(model=LITE, src=[ask("hi", "a"), ask("ho", "b")])
@@ -361,6 +363,7 @@ def test_file_input_writes_a_jsonl_responses_file(
             line("k2", "two candidates", generation_config={"candidate_count": 2}),
             "{not json",
             line("k3", "third", systemInstruction={"parts": [{"text": "Be brief."}]}),
+            {"key": "k4", "request": {"contents": "not a list"}},
         ],
         display_name="nightly input",
     )
@@ -375,19 +378,23 @@ def test_file_input_writes_a_jsonl_responses_file(
     results = [
         json.loads(row) for row in client.files.download(file=job.dest.file_name).splitlines()
     ]
-    assert [r.get("key") for r in results] == ["k1", "k2", None, "k3"]
+    assert [r.get("key") for r in results] == ["k1", "k2", None, "k3", "k4"]
     assert len(results[1]["response"]["candidates"]) == 2  # snake_case fields are read
     assert (
         results[2]["error"]["code"] == 3
         and "Line 3 is not valid JSON" in results[2]["error"]["message"]
     )
     assert "usageMetadata" in results[3]["response"]
+    assert (
+        "Line 5: Invalid JSON payload received. Expected a list" in results[4]["error"]["message"]
+    )
     logged = items_of(gemini_sim, created.name)
     assert [(r.key, r.status) for r in logged] == [
         ("k1", 200),
         ("k2", 200),
         (None, 400),
         ("k3", 200),
+        ("k4", 400),
     ]
     assert logged[3].system_text == "Be brief."
     result_file = client.files.get(name=job.dest.file_name)
@@ -558,6 +565,10 @@ def test_bad_create_bodies_are_400_with_the_reason(gemini_sim: GeminiSimulator) 
         (create_body([{"request": {}, "extra": 1}]), 'Unknown name "extra"'),
         (create_body([{"metadata": {"key": "a"}}]), "requests[0].request: is required"),
         (create_body([{"request": "hi"}]), "Expected an object"),
+        (
+            create_body([{"request": {"contents": "hi"}}]),
+            "Expected a list at 'batch.input_config.requests.requests[0].request.contents'",
+        ),
     ]
     for body, message in cases:
         path = f"/v1beta/models/{LITE}:batchGenerateContent"

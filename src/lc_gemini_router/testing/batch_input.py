@@ -41,6 +41,14 @@ MAX_INLINE_BYTES = 20 * 1024 * 1024
 MAX_BATCH_REQUESTS = 50_000
 """Gemini's limit on inline requests per batch."""
 
+_SHAPES: tuple[tuple[str, type], ...] = (
+    ("contents", list),
+    ("tools", list),
+    ("safetySettings", list),
+    ("generationConfig", dict),
+    ("systemInstruction", dict),
+    ("toolConfig", dict),
+)
 _BATCH_FIELDS = frozenset(
     {"name", "displayName", "inputConfig", "output", "createTime", "endTime", "updateTime"}
     | {"batchStats", "state", "priority", "model", "webhookConfig"}
@@ -141,12 +149,15 @@ def _inline_items(raw: Any) -> list[BatchItem]:
         _known(entry, {"request", "metadata"}, here)
         if entry.get("request") is None:
             raise ApiError(400, f"* BatchGenerateContentRequest.{here}.request: is required")
-        request = _object(entry["request"], f"{here}.request")
+        request = camelize(_object(entry["request"], f"{here}.request"))
+        shape = _shape_problem(request, f"{here}.request")
+        if shape is not None:
+            raise ApiError(400, shape)
         metadata = entry.get("metadata")
         if metadata is not None:
             metadata = _object(metadata, f"{here}.metadata")
         key = None if metadata is None or metadata.get("key") is None else str(metadata["key"])
-        items.append(BatchItem(index, key, camelize(request), metadata))
+        items.append(BatchItem(index, key, request, metadata))
     return items
 
 
@@ -192,7 +203,32 @@ def _parse_line(line: str, number: int) -> tuple[str | None, dict[str, Any] | No
     request = entry.get("request")
     if not isinstance(request, dict):
         return key, None, f"Line {number} has no request object."
-    return key, camelize(request), None
+    request = camelize(request)
+    shape = _shape_problem(request, "request")
+    if shape is not None:
+        return key, None, f"Line {number}: {shape}"
+    return key, request, None
+
+
+def _shape_problem(request: dict[str, Any], where: str) -> str | None:
+    """What makes ``request`` not a GenerateContentRequest at all (a list where an
+    object belongs, or the reverse), as Gemini's JSON parser refuses it; else None."""
+    for name, kind in _SHAPES:
+        if name in request and not isinstance(request[name], kind):
+            expected = "a list" if kind is list else "an object"
+            return f"Invalid JSON payload received. Expected {expected} at '{where}.{name}'."
+    for i, content in enumerate(request.get("contents") or []):
+        if not isinstance(content, dict):
+            return f"Invalid JSON payload received. Expected an object at '{where}.contents[{i}]'."
+        parts = content.get("parts")
+        if parts is not None and not isinstance(parts, list):
+            at = f"{where}.contents[{i}].parts"
+            return f"Invalid JSON payload received. Expected a list at '{at}'."
+        for j, part in enumerate(parts or []):
+            if not isinstance(part, dict):
+                at = f"{where}.contents[{i}].parts[{j}]"
+                return f"Invalid JSON payload received. Expected an object at '{at}'."
+    return None
 
 
 def _echo(items: list[BatchItem]) -> list[dict[str, Any]]:

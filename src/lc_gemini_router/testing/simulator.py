@@ -302,7 +302,10 @@ class GeminiSimulator(FaultInjection):
         if call.failure is not None:
             status, payload = call.failure[0], error_body(*call.failure)
         else:
-            answer = self._generate(req)
+            try:
+                answer = self._generate(req)
+            except Exception as exc:  # a settle must not die half-way through a job
+                answer = Answer(500, [error_body(500, f"Simulator could not answer: {exc!r}")])
             status = answer.status
             payload = answer.payloads[0] if answer.payloads else error_body(500)
         req.status = status
