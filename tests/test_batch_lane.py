@@ -213,7 +213,7 @@ def test_a_forced_lane_skips_the_classifier_and_big_jobs_go_as_a_file(
 
 
 def test_results_before_the_job_is_final_and_wait_timeouts(sim: GeminiSimulator) -> None:
-    sim.batches.pending_seconds = 3600  # type: ignore[attr-defined]
+    sim.batches.pending_seconds = 3600
     router = live_router(sim)
     job = router.submit_batch(["Translate hello"])
     with pytest.raises(BatchNotReadyError, match="PENDING"):
