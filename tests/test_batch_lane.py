@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage
 
 from lc_gemini_router import (
@@ -328,3 +329,55 @@ def test_budgets_refuse_a_batch_whose_worst_case_does_not_fit_and_charge_collect
     (status,) = router.budget_status()
     assert status.spent == 4 * LITE_BATCH
     router.close()
+
+
+def test_a_chain_batch_tagged_for_the_batch_lane_goes_through_the_batch_api(
+    sim: GeminiSimulator,
+) -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    router = live_router(
+        sim, config=RouterConfig(batch_tags=frozenset({"nightly"}), batch_poll_seconds=0.01)
+    )
+    chain = ChatPromptTemplate.from_template("Translate {word}") | router | StrOutputParser()
+    words = [{"word": w} for w in ("hello", "night", "river")]
+    with get_gemini_cost_callback() as cb:
+        texts = chain.batch(words, config={"tags": ["nightly"]})
+    assert texts == [f"{LITE} answers"] * 3
+    assert len(_billed(sim, LITE)) == 3 and cb.total_cost == 3 * LITE_BATCH
+    assert {r.method for r in sim.requests} == {"batchGenerateContent"}  # rules: no classifier
+    # Untagged, the same chain answers on the standard tier, one call each.
+    assert chain.batch(words[:1]) == [f"{LITE} answers"]
+    assert sim.requests[-1].method == "generateContent"
+    router.close()
+
+
+def test_batch_with_lane_batch_raises_a_failed_item_or_returns_it_in_place(
+    sim: GeminiSimulator,
+) -> None:
+    router = live_router(sim, config=RouterConfig(batch_poll_seconds=0.01))
+    inputs: list[LanguageModelInput] = ["Translate one", "Translate two"]
+    sim.fail_next(429, model=LITE)
+    outputs = router.batch(inputs, lane="batch", max_requeues=0, return_exceptions=True)
+    assert isinstance(outputs[0], BatchItemError) and outputs[0].status == "RESOURCE_EXHAUSTED"
+    assert isinstance(outputs[1], AIMessage)
+    sim.fail_next(500, model=LITE)
+    with pytest.raises(BatchItemError, match="sent once"):
+        router.batch(inputs, lane="batch", max_requeues=0)
+    # With the default single re-queue the same failure is answered on the second try.
+    sim.fail_next(500, model=LITE)
+    assert all(isinstance(o, AIMessage) for o in router.batch(inputs, lane="batch"))
+    router.close()
+
+
+def test_abatch_with_lane_batch(sim: GeminiSimulator) -> None:
+    async def main() -> list[Any]:
+        router = live_router(sim, config=RouterConfig(batch_poll_seconds=0.01))
+        outputs = await router.abatch(["Translate one", "Translate two"], lane="batch")
+        await router.aclose()
+        return outputs
+
+    outputs = asyncio.run(main())
+    assert [o.text for o in outputs] == [f"{LITE} answers"] * 2
+    assert len(_billed(sim, LITE)) == 2
