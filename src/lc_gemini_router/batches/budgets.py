@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 
 from lc_gemini_router.budgets.accounts import Hold
 from lc_gemini_router.budgets.estimate import output_cap, prompt_bound, worst_case
-from lc_gemini_router.budgets.guard import BudgetGuard
-from lc_gemini_router.errors import BudgetExceededError
+from lc_gemini_router.budgets.guard import BudgetGuard, refusal
 from lc_gemini_router.pricing.catalog import default_catalog
 from lc_gemini_router.router.calls import Call
 from lc_gemini_router.router.runs import Parent
@@ -68,17 +67,7 @@ def check_fits(
         ledger.settle(hold.id, Decimal(0), accounts)  # a check: nothing stays held
         return
     index = grant.refused[0]
-    applied, state = guard.applied[index], grant.states[index]
-    raise BudgetExceededError(
-        budget=applied.budget.name,
-        scope=applied.budget.scope,
-        key=applied.key,
-        limit=applied.budget.limit,
-        spent=state.spent,
-        reserved=state.reserved,
-        needed=total,
-        lane="batch",
-    )
+    raise refusal(guard.applied[index], grant.states[index], "batch", total)
 
 
 def charge(

@@ -220,20 +220,17 @@ class BatchJob:
             BatchTimeoutError: ``timeout`` seconds of pauses passed first (the job
                 goes on; wait again, or collect it later).
         """
-        waited, delay = 0.0, poll_every
+        backoff = _Backoff(self.id, poll_every, max_poll_every, timeout)
         while True:
             state = self.refresh()
             if on_poll is not None:
                 on_poll(self)
-            if state.done:
-                if not (requeue and self.requeue_failed()):
-                    return self.results(config=config)
-                delay = poll_every
-                continue
-            pause = _pause(self.id, state, waited, delay, timeout)
-            sleep(pause)
-            waited += pause
-            delay = min(delay * _BACKOFF, max_poll_every)
+            if not state.done:
+                sleep(backoff.pause(state))
+            elif requeue and self.requeue_failed():
+                backoff.restart()
+            else:
+                return self.results(config=config)
 
     async def await_results(
         self,
@@ -247,20 +244,17 @@ class BatchJob:
         on_poll: Callable[[BatchJob], None] | None = None,
     ) -> list[BatchResult]:
         """:meth:`wait` for async code."""
-        waited, delay = 0.0, poll_every
+        backoff = _Backoff(self.id, poll_every, max_poll_every, timeout)
         while True:
             state = await self.arefresh()
             if on_poll is not None:
                 on_poll(self)
-            if state.done:
-                if not (requeue and await self.arequeue_failed()):
-                    return await self.aresults(config=config)
-                delay = poll_every
-                continue
-            pause = _pause(self.id, state, waited, delay, timeout)
-            await sleep(pause)
-            waited += pause
-            delay = min(delay * _BACKOFF, max_poll_every)
+            if not state.done:
+                await sleep(backoff.pause(state))
+            elif requeue and await self.arequeue_failed():
+                backoff.restart()
+            else:
+                return await self.aresults(config=config)
 
     # -- results ------------------------------------------------------------------------
 
@@ -418,15 +412,31 @@ class BatchJob:
         part.failed_keys = [o.key for o in self._outcomes[part.name] if o.response is None]
 
 
-def _pause(
-    job_id: str, state: BatchState, waited: float, delay: float, timeout: float | None
-) -> float:
-    if timeout is None:
-        return delay
-    if waited >= timeout:
-        msg = f"batch job {job_id!r} is still {state.value} after {waited:g}s of waiting"
-        raise BatchTimeoutError(msg)
-    return min(delay, timeout - waited)
+class _Backoff:
+    """Pauses between polls: ``first`` seconds, 1.5x longer each time up to ``most``,
+    until ``timeout`` seconds of pauses have passed (then BatchTimeoutError)."""
+
+    def __init__(self, job_id: str, first: float, most: float, timeout: float | None) -> None:
+        self.job_id, self.first, self.most, self.timeout = job_id, first, most, timeout
+        self.waited, self.delay = 0.0, first
+
+    def pause(self, state: BatchState) -> float:
+        pause = self.delay
+        if self.timeout is not None:
+            if self.waited >= self.timeout:
+                msg = (
+                    f"batch job {self.job_id!r} is still {state.value} "
+                    f"after {self.waited:g}s of waiting"
+                )
+                raise BatchTimeoutError(msg)
+            pause = min(pause, self.timeout - self.waited)
+        self.waited += pause
+        self.delay = min(self.delay * _BACKOFF, self.most)
+        return pause
+
+    def restart(self) -> None:
+        """New jobs were created (a re-queue): poll them soon again."""
+        self.delay = self.first
 
 
 def _item_error(
