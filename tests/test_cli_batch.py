@@ -479,3 +479,11 @@ def test_poll_every_and_max_requeues_are_checked_by_the_parser(
     for flag, value in (("--poll-every", "0"), ("--poll-every", "nan"), ("--max-requeues", "-1")):
         code, _, err = run(capsys, "batch", "submit", "x.jsonl", flag, value)
         assert code == 2 and f"argument {flag}" in err
+
+
+def test_transport_errors_of_any_http_client_google_genai_uses_are_told_apart() -> None:
+    import httpx
+
+    assert batch_cli._transport_error(httpx.ConnectError("refused"))
+    assert batch_cli._transport_error(ConnectionRefusedError())
+    assert not batch_cli._transport_error(ValueError("a bug"))

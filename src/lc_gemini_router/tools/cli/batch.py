@@ -188,17 +188,30 @@ def _api_problem(exc: Exception) -> str:
     return f"Gemini answered {what}: {message}" if what else f"Gemini failed: {message}"
 
 
+_TRANSPORT_MODULES = ("httpx", "httpcore", "aiohttp")
+"""Where google-genai's transport errors come from (httpx, its fork httpx2, aiohttp)."""
+
+
+def _transport_error(exc: BaseException) -> bool:
+    """A connection or timeout error of the HTTP client google-genai uses (it re-raises
+    them unwrapped once its retries run out)."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return any(cls.__module__.startswith(_TRANSPORT_MODULES) for cls in type(exc).__mro__)
+
+
 @contextmanager
 def _gemini_problems() -> Iterator[None]:
     """Gemini's refusals and unreachable endpoints as one line and exit code 1."""
-    import httpx
     from google.genai import errors as genai_errors
 
     try:
         yield
     except genai_errors.APIError as exc:
         raise _GeminiProblem(_api_problem(exc)) from exc
-    except httpx.HTTPError as exc:
+    except Exception as exc:
+        if not _transport_error(exc):
+            raise
         raise _GeminiProblem(f"cannot reach Gemini: {exc}") from exc
 
 
