@@ -304,7 +304,9 @@ def test_submit_status_results_and_cancel_in_separate_processes(
     )  # fmt: skip
     assert code == 0, stdout
     first = _job_id(stdout)
-    assert f"{PROG} batch status {first}, then {PROG} batch results {first}" in stdout
+    assert (
+        f"{PROG} batch status {first} --store jobs, then {PROG} batch results {first} --store jobs"
+    ) in stdout
     assert f"2 classifier calls, {usd(2 * CLASSIFIER)}" in stdout
     gemini_jobs = sorted(set(re.findall(r"batches/[0-9a-f]+", stdout)))
     assert len(gemini_jobs) == 2
@@ -333,7 +335,7 @@ def test_submit_status_results_and_cancel_in_separate_processes(
     assert "4 items: 3 SUCCEEDED, 1 failed" in status and "from prompts.jsonl" in status
     assert all(name in status for name in gemini_jobs)
     assert "Collected so far: 0 of 4" in status
-    assert f"Batch job {first} PARTIALLY_SUCCEEDED: 3 answers, 1 errors" in collected
+    assert f"Batch job {first} PARTIALLY_SUCCEEDED: 3 answers, 1 error" in collected
     assert "item 1 (id 'r1'): INTERNAL: backend error (sent once)" in collected
     lines = _check_results(tmp_path / "out.jsonl", errors=(1,))  # submit's --out, kept
     assert lines[1]["error"] == {
@@ -487,3 +489,60 @@ def test_transport_errors_of_any_http_client_google_genai_uses_are_told_apart() 
     assert batch_cli._transport_error(httpx.ConnectError("refused"))
     assert batch_cli._transport_error(ConnectionRefusedError())
     assert not batch_cli._transport_error(ValueError("a bug"))
+
+
+def test_results_sends_failed_items_again_first_and_counts_what_was_collected_before(
+    live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_sim.fail_next(500, model=PRO, count=1, message="backend error")
+    _write(Path("prompts.jsonl"), REQUESTS)
+    code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl", "--no-wait")
+    assert code == 0, err
+    job_id = _job_id(stdout)
+
+    # --no-requeue: collect now, the failed item as its error.
+    code, stdout, err = run(capsys, "batch", "results", job_id, "--no-requeue")
+    assert code == 0, err
+    assert "3 answers, 1 error" in stdout
+    # By default the failed item goes again first (max-requeues 1): not ready yet.
+    code, stdout, err = run(capsys, "batch", "results", job_id)
+    assert code == 3
+    assert "1 failed item sent again (re-queue 1 of 1)" in one_line_error(err)
+    code, stdout, err = run(capsys, "batch", "results", job_id)
+    assert code == 0, err
+    assert "4 answers, 0 errors" in stdout
+    assert _spend(stdout)["answers at batch rates"] == usd(PRO_BATCH)  # the new one only
+    assert "3 answers had been collected before" in stdout
+    _check_results(Path("prompts-results.jsonl"))
+
+
+def test_interrupting_the_wait_leaves_the_job_to_collect_later(
+    live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live_sim.batches.pending_seconds = 60  # type: ignore[attr-defined]
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_cli, "_sleep", interrupt)
+    _write(Path("prompts.jsonl"), REQUESTS)
+    code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl")
+    assert code == 130
+    job_id = _job_id(stdout)
+    assert one_line_error(err) == (
+        f"interrupted: batch job {job_id} goes on at Gemini; collect it with "
+        f"{PROG} batch results {job_id}"
+    )
+
+
+def test_what_the_router_refuses_is_named_by_its_line(
+    live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("small.toml").write_text("max_prompt_tokens = 50\n", encoding="utf-8")
+    _write(Path("prompts.jsonl"), "\n".join([json.dumps("short"), json.dumps("long " * 400)]))
+    code, _, err = run(capsys, "batch", "submit", "prompts.jsonl", "--config", "small.toml")
+    assert code == 2
+    text = one_line_error(err)
+    assert text.startswith("prompts.jsonl:2: ") and "max_prompt_tokens" in text
+    assert live_sim.requests == []
+    assert not Path(".lc-gemini-router").exists()  # a refused file leaves no store behind

@@ -113,6 +113,11 @@ _sleep: Callable[[float], None] = time.sleep
 # -- the pieces every subcommand uses ----------------------------------------------------
 
 
+def _many(count: int, noun: str) -> str:
+    """``1 answer``, ``2 answers``, ``1,000 answers``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -418,11 +423,11 @@ class _Spend:
         standard_reference = cb.totals.standard_reference_cost
         when = "" if self.classifier_counted else " (when the batch was routed)"
         rows = [
-            ("answers at batch rates", usd(answers.cost), f"{answers.calls:,} answers"),
+            ("answers at batch rates", usd(answers.cost), _many(answers.calls, "answer")),
             (
                 "classifier, standard tier",
                 usd(self.classifier_cost),
-                f"{self.classifier_calls:,} calls{when}",
+                f"{_many(self.classifier_calls, 'call')}{when}",
             ),
             ("total spend", usd(total), ""),
             ("the same on the standard tier", usd(standard), "without the batch lane"),
@@ -466,8 +471,8 @@ def _report_results(
         raise CliError(msg) from exc
     errors = [r for r in results if isinstance(r, BatchItemError)]
     console.print(
-        f"Batch job {job.id} {job.state.value}: {len(results) - len(errors):,} answers, "
-        f"{len(errors):,} errors. Wrote {len(results):,} lines to {out}",
+        f"Batch job {job.id} {job.state.value}: {_many(len(results) - len(errors), 'answer')}, "
+        f"{_many(len(errors), 'error')}. Wrote {_many(len(results), 'line')} to {out}",
         markup=False,
     )
     for error in errors[:_SHOWN_ERRORS]:
@@ -489,7 +494,7 @@ def _report_results(
         console.print(spend.table(), crop=False)
     if 0 < counted < answered:
         console.print(
-            f"{answered - counted:,} answers had been collected before (their cost was "
+            f"{_many(answered - counted, 'answer')} had been collected before (their cost was "
             "reported then): the table counts the answers collected now; the results file "
             "has every item's cost.",
             style="yellow",
@@ -601,10 +606,10 @@ def _cmd_submit(args: argparse.Namespace, console: Console) -> int:
                     _write_inputs(directory, job.id, source, out, ids)
                 _print_submitted(console, job, cb, directory if not simulated else None)
                 if args.no_wait:
+                    where = f" --store {directory}" if args.store else ""
                     console.print(
-                        f"Not waiting. Later: {PROG} batch status {job.id}, then "
-                        f"{PROG} batch results {job.id}"
-                        + (f" --store {directory}" if args.store else ""),
+                        f"Not waiting. Later: {PROG} batch status {job.id}{where}, then "
+                        f"{PROG} batch results {job.id}{where}",
                         markup=False,
                         soft_wrap=True,
                     )
@@ -631,7 +636,7 @@ def _print_submitted(
     name = f' "{job.display_name}"' if job.display_name != job.id else ""
     console.print(f"Submitted batch job {job.id}{name}", style="bold", markup=False)
     console.print(
-        f"{_routing_line(job)}; {classifier.calls:,} classifier calls, "
+        f"{_routing_line(job)}; {_many(classifier.calls, 'classifier call')}, "
         f"{usd(classifier.cost)} (standard tier)",
         markup=False,
     )
@@ -676,10 +681,11 @@ def _cmd_results(args: argparse.Namespace, console: Console) -> int:
             sent = job.requeue_failed()
             if sent:
                 console.print(progress_line(job), markup=False)
+                requeue = max(part.attempt for part in job.record.parts)
                 return fail(
-                    f"batch job {job.id}: {sent:,} failed items were sent again "
-                    f"(attempt {max(p.attempt for p in job.record.parts) + 1}): run "
-                    "batch results again later, or pass --no-requeue to collect now",
+                    f"batch job {job.id}: {_many(sent, 'failed item')} sent again (re-queue "
+                    f"{requeue} of {job.record.max_requeues}): run batch results again "
+                    "later, or pass --no-requeue to collect now",
                     code=EXIT_NOT_READY,
                 )
         if not state.done:
@@ -710,7 +716,9 @@ def _cmd_cancel(args: argparse.Namespace, console: Console) -> int:
             )
             return 0
         after = job.cancel()
-        console.print(f"Cancelled batch job {job.id}: {before.value} -> {after.value}")
+        console.print(
+            f"Cancelled batch job {job.id}: {before.value} -> {after.value}", markup=False
+        )
         console.print(progress_line(job), markup=False)
         console.print(_parts_table(job, with_state=True), crop=False)
         console.print(
