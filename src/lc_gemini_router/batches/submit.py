@@ -136,7 +136,8 @@ def requeue_groups(router: GeminiRouter, record: BatchRecord) -> Groups:
             llm = router.lane_set.for_model(item.lane, item.model)
             messages = messages_from_dict(item.messages)
             call = router.prepare_call(messages, {**record.kwargs, "lane": item.lane})
-            prepared = prepare(llm, batch_client(llm, item.lane), key, messages, call.lane_kwargs)
+            kwargs = call.kwargs_for(item.lane)
+            prepared = prepare(llm, batch_client(llm, item.lane), key, messages, kwargs)
             groups.setdefault((item.model, part.attempt + 1), (item.lane, []))[1].append(prepared)
     return groups
 
@@ -192,7 +193,7 @@ def _plan(
                 classifier=report,
             )
         )
-        prepared = prepare(llm, client, key, messages, call.lane_kwargs)
+        prepared = prepare(llm, client, key, messages, call.kwargs_for(decision.lane))
         groups.setdefault((decision.model, 0), (decision.lane, []))[1].append(prepared)
     record = BatchRecord(
         id=job_id,
