@@ -235,14 +235,14 @@ def test_later_commands_say_they_need_the_live_api(capsys: pytest.CaptureFixture
 def test_waiting_shows_items_per_state_on_every_poll_and_requeues_failures(
     live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    live_sim.batches.pending_seconds = 60  # type: ignore[attr-defined]
-    live_sim.batches.running_seconds = 60  # type: ignore[attr-defined]
+    live_sim.batches.pending_seconds = 60
+    live_sim.batches.running_seconds = 60
     live_sim.fail_next(500, model=PRO, count=1, message="backend error")
     pauses: list[float] = []
 
     def advance(seconds: float) -> None:  # a pause moves the simulator's clock instead
         pauses.append(seconds)
-        live_sim.batches.advance(seconds)  # type: ignore[attr-defined]
+        live_sim.batches.advance(seconds)
 
     monkeypatch.setattr(batch_cli, "_sleep", advance)
     _write(Path("prompts.jsonl"), REQUESTS)
@@ -274,8 +274,8 @@ def test_the_progress_display_on_a_terminal_is_a_bar_refreshed_per_poll(
     live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich takes the output for a terminal
-    live_sim.batches.pending_seconds = 30  # type: ignore[attr-defined]
-    monkeypatch.setattr(batch_cli, "_sleep", live_sim.batches.advance)  # type: ignore[attr-defined]
+    live_sim.batches.pending_seconds = 30
+    monkeypatch.setattr(batch_cli, "_sleep", live_sim.batches.advance)
     _write(Path("prompts.jsonl"), REQUESTS)
 
     code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl", "--poll-every", "30")
@@ -313,7 +313,7 @@ def test_submit_status_results_and_cancel_in_separate_processes(
     assert (tmp_path / "jobs" / f"{first}.json").is_file()
 
     # A second job that stays pending: not ready here, cancelled from the other process.
-    live_sim.batches.pending_seconds = 3600  # type: ignore[attr-defined]
+    live_sim.batches.pending_seconds = 3600
     code, stdout, err = run(
         capsys, "batch", "submit", "prompts.jsonl", "--no-wait", "--store", "jobs"
     )
@@ -413,13 +413,13 @@ def test_hostile_input_files_name_the_line_and_send_nothing(
     # One test for every case: each pytest test pays for a garbage collection.
     path = Path("in.jsonl")
     for content, line, message in HOSTILE:
-        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        path.write_bytes(content if isinstance(content, bytes) else str(content).encode())
         code, stdout, err = run(capsys, "batch", "submit", str(path), "--no-wait")
         assert code == 2 and not stdout, (content, err)
         text = one_line_error(err)
         assert text.startswith(f"in.jsonl:{line}: "), text
         assert message in text, text
-    assert live_sim.requests == [] and live_sim.batches.jobs == []  # type: ignore[attr-defined]
+    assert live_sim.requests == [] and live_sim.batches.jobs == []
 
 
 MISTAKES = [
@@ -444,7 +444,7 @@ def test_user_mistakes_are_one_line_and_exit_2(
         code, _, err = run(capsys, "batch", *argv)
         assert code == 2, (argv, err)
         assert message in one_line_error(err), argv
-    assert live_sim.batches.jobs == []  # type: ignore[attr-defined]
+    assert live_sim.batches.jobs == []
 
 
 def test_a_broken_record_and_a_refusing_gemini(
@@ -461,7 +461,7 @@ def test_a_broken_record_and_a_refusing_gemini(
     code, stdout, err = run(capsys, "batch", "submit", "ok.jsonl", "--no-wait", "--store", "jobs")
     assert code == 0, err
     job_id = _job_id(stdout)
-    live_sim.batches.reset()  # type: ignore[attr-defined]  # Gemini forgot the job: a 404
+    live_sim.batches.reset()  # Gemini forgot the job: a 404
     code, _, err = run(capsys, "batch", "status", job_id, "--store", "jobs")
     assert code == 1
     line = err.strip().splitlines()[-1]
@@ -519,7 +519,7 @@ def test_results_sends_failed_items_again_first_and_counts_what_was_collected_be
 def test_interrupting_the_wait_leaves_the_job_to_collect_later(
     live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    live_sim.batches.pending_seconds = 60  # type: ignore[attr-defined]
+    live_sim.batches.pending_seconds = 60
 
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
