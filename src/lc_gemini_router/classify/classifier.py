@@ -88,7 +88,7 @@ def score_of(response: ClassifierResponse) -> ClassifierScore:
         >>> reply = json.dumps(wire_answer(0.9, False, "reasoning"))
         >>> answers = parse_reply(reply, ROUTER_QUESTIONS)
         >>> score_of(ClassifierResponse(model="m", answers=answers))
-        ClassifierScore(difficulty=0.9, needs_tools=False, category='reasoning')
+        ClassifierScore(difficulty=0.9, needs_tools=False, category='reasoning', wants_image=False)
     """
     try:
         level = response.scores["difficulty"].score
