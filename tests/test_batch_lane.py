@@ -17,21 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage
 
 from lc_gemini_router import (
     BatchItemError,
     BatchNotReadyError,
     BatchTimeoutError,
+    Budget,
+    BudgetExceededError,
     ConfigError,
     GeminiCostCallbackHandler,
+    LaneSpec,
+    RouterConfig,
     UnknownBatchJobError,
     UnsupportedInputError,
     get_gemini_cost_callback,
 )
 from lc_gemini_router.batches import BatchState, FileBatchStore
 from lc_gemini_router.keys import ROUTER_METADATA_KEY
-from lc_gemini_router.testing.simulator import GeminiSimulator, SimRequest
+from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
 from tests.routing_kit import LITE, PRO, Backend, live_router
 
 MILLION = Decimal(1_000_000)
@@ -209,7 +214,7 @@ def test_a_forced_lane_skips_the_classifier_and_big_jobs_go_as_a_file(
 
 
 def test_results_before_the_job_is_final_and_wait_timeouts(sim: GeminiSimulator) -> None:
-    sim.batches.pending_seconds = 3600  # type: ignore[attr-defined]
+    sim.batches.pending_seconds = 3600
     router = live_router(sim)
     job = router.submit_batch(["Translate hello"])
     with pytest.raises(BatchNotReadyError, match="PENDING"):
@@ -253,3 +258,126 @@ def test_a_job_submitted_on_the_simulator_is_stored_before_submit_returns(
     assert stored is not None and stored.parts[0].name == job.gemini_jobs[0]
     assert job.gemini_jobs[0].startswith("batches/")
     router.close()
+
+
+def test_image_requests_go_through_the_batch_lane_priced_per_image_at_batch_rates(
+    sim: GeminiSimulator,
+) -> None:
+    image_model = "gemini-3.1-flash-image"
+    config = RouterConfig(extra_lanes={"image": LaneSpec(model=image_model, kind="image")})
+    reply = SimReply(text="here", images=["2K"], prompt_tokens=10, output_tokens=5)
+    sim.script(image_model, reply, reply, reply)
+    router = live_router(sim, config=config)
+    job = router.submit_batch(
+        ["a lighthouse", "a harbour", "a storm"],
+        response_modalities=["TEXT", "IMAGE"],
+        image_config={"image_size": "2K", "aspect_ratio": "16:9"},
+    )
+    assert [part.model for part in job.record.parts] == [image_model]
+    with get_gemini_cost_callback() as cb:
+        results = job.wait(poll_every=0, sleep=_no_sleep)
+    sent = _batch_items(sim)
+    assert sent[0].body["generationConfig"]["imageConfig"] == {
+        "aspectRatio": "16:9",
+        "imageSize": "2K",
+    }
+    for result in results:
+        assert isinstance(result, AIMessage)
+        kinds = [b["type"] for b in result.content if isinstance(b, dict)]
+        assert kinds == ["text", "image_url"]
+    # Batch: $0.125 / 1M in, $0.75 / 1M text out, $30 / 1M image out (2K: 1,680 tokens).
+    each = (10 * Decimal("0.125") + 5 * Decimal("0.75") + 1680 * Decimal("30")) / MILLION
+    assert cb.total_cost == 3 * each
+    assert cb.totals.images == 3
+    # An image answer is its own reference; the standard tier costs twice as much.
+    assert cb.reference_cost == 3 * each
+    assert cb.standard_cost == 6 * each
+    router.close()
+
+
+def test_cached_tokens_in_batch_answers_are_priced_at_the_batch_cached_rate(
+    sim: GeminiSimulator,
+) -> None:
+    sim.script(LITE, SimReply(text="ok", prompt_tokens=1000, cached_tokens=800, output_tokens=10))
+    router = live_router(sim)
+    job = router.submit_batch(["Translate a long shared preamble"], lane="lite")
+    with get_gemini_cost_callback() as cb:
+        (answer,) = job.wait(poll_every=0, sleep=_no_sleep)
+    assert isinstance(answer, AIMessage)
+    # Lite batch: 200 fresh in at 0.125, 800 cached at 0.0125, 10 out at 0.75 (per 1M).
+    expected = (200 * Decimal("0.125") + 800 * Decimal("0.0125") + 10 * Decimal("0.75")) / MILLION
+    assert cb.total_cost == expected
+    assert cb.cached_tokens == 800
+    router.close()
+
+
+def test_budgets_refuse_a_batch_whose_worst_case_does_not_fit_and_charge_collected_answers(
+    sim: GeminiSimulator,
+) -> None:
+    # Worst case per item: its prompt bound plus lite's whole output cap, at batch rates.
+    router = live_router(sim, budgets=[Budget(limit="1.00", name="nightly")])
+    prompts = [f"Translate line {i}" for i in range(4)]
+    with pytest.raises(BudgetExceededError) as refused:
+        router.submit_batch(prompts * 50, lane="lite")  # 200 items: about $9.83
+    assert refused.value.lane == "batch" and refused.value.needed > Decimal("1.00")
+    assert not _batch_items(sim) and not [r for r in sim.requests]  # no job was created
+    job = router.submit_batch(prompts, lane="lite")
+    (status,) = router.budget_status()
+    assert status.spent == 0 and status.reserved == 0  # checked, nothing held
+    job.wait(poll_every=0, sleep=_no_sleep)
+    job.results()  # a second collection charges nothing more
+    (status,) = router.budget_status()
+    assert status.spent == 4 * LITE_BATCH
+    router.close()
+
+
+def test_a_chain_batch_tagged_for_the_batch_lane_goes_through_the_batch_api(
+    sim: GeminiSimulator,
+) -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    router = live_router(
+        sim, config=RouterConfig(batch_tags=frozenset({"nightly"}), batch_poll_seconds=0.01)
+    )
+    chain = ChatPromptTemplate.from_template("Translate {word}") | router | StrOutputParser()
+    words = [{"word": w} for w in ("hello", "night", "river")]
+    with get_gemini_cost_callback() as cb:
+        texts = chain.batch(words, config={"tags": ["nightly"]})
+    assert texts == [f"{LITE} answers"] * 3
+    assert len(_billed(sim, LITE)) == 3 and cb.total_cost == 3 * LITE_BATCH
+    assert {r.method for r in sim.requests} == {"batchGenerateContent"}  # rules: no classifier
+    # Untagged, the same chain answers on the standard tier, one call each.
+    assert chain.batch(words[:1]) == [f"{LITE} answers"]
+    assert sim.requests[-1].method == "generateContent"
+    router.close()
+
+
+def test_batch_with_lane_batch_raises_a_failed_item_or_returns_it_in_place(
+    sim: GeminiSimulator,
+) -> None:
+    router = live_router(sim, config=RouterConfig(batch_poll_seconds=0.01))
+    inputs: list[LanguageModelInput] = ["Translate one", "Translate two"]
+    sim.fail_next(429, model=LITE)
+    outputs = router.batch(inputs, lane="batch", max_requeues=0, return_exceptions=True)
+    assert isinstance(outputs[0], BatchItemError) and outputs[0].status == "RESOURCE_EXHAUSTED"
+    assert isinstance(outputs[1], AIMessage)
+    sim.fail_next(500, model=LITE)
+    with pytest.raises(BatchItemError, match="sent once"):
+        router.batch(inputs, lane="batch", max_requeues=0)
+    # With the default single re-queue the same failure is answered on the second try.
+    sim.fail_next(500, model=LITE)
+    assert all(isinstance(o, AIMessage) for o in router.batch(inputs, lane="batch"))
+    router.close()
+
+
+def test_abatch_with_lane_batch(sim: GeminiSimulator) -> None:
+    async def main() -> list[Any]:
+        router = live_router(sim, config=RouterConfig(batch_poll_seconds=0.01))
+        outputs = await router.abatch(["Translate one", "Translate two"], lane="batch")
+        await router.aclose()
+        return outputs
+
+    outputs = asyncio.run(main())
+    assert [o.text for o in outputs] == [f"{LITE} answers"] * 2
+    assert len(_billed(sim, LITE)) == 2

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import tracemalloc
+import uuid
 
-from lc_gemini_router import get_gemini_cost_callback
+from lc_gemini_router import GeminiCostCallbackHandler, get_gemini_cost_callback
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.routing_kit import Backend, is_classifier, live_router
 
@@ -38,3 +41,31 @@ def test_cancelled_ainvoke_calls_leave_no_run_in_flight_and_lose_no_cost() -> No
     assert cb.by_role["classifier"].cost == sent * backend.classifier_cost
     # The answers never started: the callers had gone before any classifier replied.
     assert "answer" not in cb.by_role
+
+
+def test_the_handler_keeps_nothing_for_ten_thousand_cancelled_runs() -> None:
+    """The events of 10,000 cancelled runs (started, then ended by CancelledError with
+    nothing delivered): the handler's memory after 10,000 is what it was after 1,000."""
+    handler = GeminiCostCallbackHandler()
+    error = asyncio.CancelledError()
+
+    def cancel(count: int) -> None:
+        for _ in range(count):
+            run_id = uuid.uuid4()
+            handler.on_chat_model_start({}, [[]], run_id=run_id, metadata={"ls_model_name": "m"})
+            handler.on_llm_error(error, run_id=run_id)
+
+    cancel(1000)  # warm up: first-use allocations
+    gc.collect()
+    tracemalloc.start()
+    try:
+        cancel(1000)
+        after_one = tracemalloc.get_traced_memory()[0]
+        cancel(9000)
+        gc.collect()
+        after_ten = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert handler._runs == {} and handler.calls == 0
+    # 9,000 more runs: 50 bytes kept for each would be 450 kB.
+    assert after_ten - after_one < 64 * 1024, (after_one, after_ten)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 
 from lc_gemini_router import ConfigError, LaneSpec, RouterConfig, get_gemini_cost_callback
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply
-from tests.routing_kit import live_router
+from tests.routing_kit import HARD, Backend, live_router
 
 IMAGE = "gemini-3.1-flash-image"
 WITH_IMAGE_LANE = RouterConfig(extra_lanes={"image": LaneSpec(model=IMAGE, kind="image")})
@@ -63,3 +64,40 @@ def test_the_image_lane_does_not_narrow_the_chat_profile(sim: GeminiSimulator) -
 def test_chat_requests_never_reach_the_image_lane(sim: GeminiSimulator) -> None:
     answer = live_router(sim, config=WITH_IMAGE_LANE).invoke("draw me a riddle in words")
     assert answer.response_metadata["lc_gemini_router"]["decision"]["lane"] != "image"
+
+
+DRAW = {"difficulty": 0.2, "needs_tools": False, "category": "chat", "wants_image": True}
+
+
+@pytest.fixture
+def backend() -> Backend:
+    """The kit's backend; its classifier also says "draw" asks for an image."""
+    return Backend(scores={"riddle": HARD, "draw": DRAW})
+
+
+def test_the_classifier_sends_a_request_for_a_picture_to_the_image_lane(
+    sim: GeminiSimulator,
+) -> None:
+    sim.script(IMAGE, SimReply(text="here", images=["1K"], prompt_tokens=10, output_tokens=5))
+    router = live_router(sim, config=WITH_IMAGE_LANE)
+    with get_gemini_cost_callback() as cb:
+        answer = router.invoke("Please draw a cat on a windowsill")  # no modalities given
+    meta = answer.response_metadata["lc_gemini_router"]
+    assert (meta["decision"]["lane"], meta["decision"]["source"]) == ("image", "classifier")
+    assert "asks for an image" in meta["decision"]["reasons"][-1]
+    assert [b["type"] for b in answer.content if isinstance(b, dict)] == ["text", "image_url"]
+    classifier, lane = sim.requests
+    schema = json.dumps(classifier.response_schema)
+    assert "wants_image" in schema
+    assert lane.model == IMAGE and lane.wants_images  # asked for text and images
+    image = (10 * Decimal("0.25") + 5 * Decimal("1.50") + 1120 * Decimal("60")) / 10**6
+    assert cb.by_role["answer"].cost == image
+    assert cb.by_role["classifier"].cost == Backend().classifier_cost
+
+
+def test_without_an_image_lane_the_classifier_is_not_asked_about_images(
+    sim: GeminiSimulator,
+) -> None:
+    answer = live_router(sim).invoke("Please explain the riddle of the sphinx")
+    assert answer.response_metadata["lc_gemini_router"]["decision"]["lane"] == "pro"
+    assert "wants_image" not in json.dumps(sim.requests[0].response_schema)

@@ -8,6 +8,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, cast
 
@@ -54,10 +55,11 @@ def line(key: str, text: str, **extra: Any) -> dict[str, Any]:
     return {"key": key, "request": {"contents": [{"parts": [{"text": text}]}], **extra}}
 
 
-def upload(client: genai.Client, lines: list[Any]) -> types.File:
+def upload(client: genai.Client, lines: list[Any], display_name: str | None = None) -> types.File:
     rows = [row if isinstance(row, str) else json.dumps(row) for row in lines]
     data = "".join(row + "\n" for row in rows).encode()
-    return client.files.upload(file=io.BytesIO(data), config={"mime_type": "jsonl"})
+    config: types.UploadFileConfigDict = {"mime_type": "jsonl", "display_name": display_name}
+    return client.files.upload(file=io.BytesIO(data), config=config)
 
 
 def raw(
@@ -167,12 +169,27 @@ def test_a_responder_sees_which_job_and_key_an_item_is() -> None:
     assert texts == ["0:left", "1:None"]
 
 
+def test_concurrent_polls_run_each_item_once(
+    gemini_sim: GeminiSimulator, client: genai.Client
+) -> None:
+    created = client.batches.create(model=LITE, src=[ask(str(n), str(n)) for n in range(20)])
+    path = f"/v1beta/{created.name}"
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: raw(gemini_sim, "GET", path), range(32)))
+    assert {a[1]["metadata"]["state"] for a in answers} == {"BATCH_STATE_SUCCEEDED"}
+    outputs = {json.dumps(a[1]["response"], sort_keys=True) for a in answers}
+    assert len(outputs) == 1  # every poll saw the same results
+    assert [r.key for r in gemini_sim.requests] == [str(n) for n in range(20)]
+
+
 # -- the clock ---------------------------------------------------------------------------------
 
 
 def test_states_follow_the_clock_and_items_run_when_the_job_ends(
     gemini_sim: GeminiSimulator, client: genai.Client
 ) -> None:
+    with pytest.raises(ValueError, match="pending_seconds must be >= 0"):
+        gemini_sim.batches.pending_seconds = -1
     gemini_sim.batches.pending_seconds = 60
     gemini_sim.batches.running_seconds = 120
     created = client.batches.create(model=LITE, src=[ask("hi", "a"), ask("ho", "b")])
@@ -346,10 +363,13 @@ def test_file_input_writes_a_jsonl_responses_file(
             line("k2", "two candidates", generation_config={"candidate_count": 2}),
             "{not json",
             line("k3", "third", systemInstruction={"parts": [{"text": "Be brief."}]}),
+            {"key": "k4", "request": {"contents": "not a list"}},
         ],
+        display_name="nightly input",
     )
     assert uploaded.name is not None and uploaded.state == types.FileState.ACTIVE
     assert (uploaded.mime_type, uploaded.source) == ("jsonl", types.FileSource.UPLOADED)
+    assert uploaded.display_name == "nightly input"  # sent in snake_case by google-genai
     created = client.batches.create(model=LITE, src=uploaded.name, config={"display_name": "file"})
     job = client.batches.get(name=str(created.name))
     assert job.state == types.JobState.JOB_STATE_SUCCEEDED
@@ -358,19 +378,23 @@ def test_file_input_writes_a_jsonl_responses_file(
     results = [
         json.loads(row) for row in client.files.download(file=job.dest.file_name).splitlines()
     ]
-    assert [r.get("key") for r in results] == ["k1", "k2", None, "k3"]
+    assert [r.get("key") for r in results] == ["k1", "k2", None, "k3", "k4"]
     assert len(results[1]["response"]["candidates"]) == 2  # snake_case fields are read
     assert (
         results[2]["error"]["code"] == 3
         and "Line 3 is not valid JSON" in results[2]["error"]["message"]
     )
     assert "usageMetadata" in results[3]["response"]
+    assert (
+        "Line 5: Invalid JSON payload received. Expected a list" in results[4]["error"]["message"]
+    )
     logged = items_of(gemini_sim, created.name)
     assert [(r.key, r.status) for r in logged] == [
         ("k1", 200),
         ("k2", 200),
         (None, 400),
         ("k3", 200),
+        ("k4", 400),
     ]
     assert logged[3].system_text == "Be brief."
     result_file = client.files.get(name=job.dest.file_name)
@@ -379,20 +403,18 @@ def test_file_input_writes_a_jsonl_responses_file(
     assert (snapshot.input_file, snapshot.responses_file) == (uploaded.name, job.dest.file_name)
 
 
-@pytest.mark.parametrize(
-    ("lines", "message"),
-    [
+def test_file_input_problems_that_sink_the_whole_job(
+    gemini_sim: GeminiSimulator, client: genai.Client
+) -> None:
+    cases: list[tuple[list[Any], str]] = [
         ([line("a", "x"), line("b", "y"), line("a", "z")], "key 'a' is used on lines 1 and 3"),
         (["", "  "], "has no requests"),
-    ],
-)
-def test_file_input_problems_that_sink_the_whole_job(
-    gemini_sim: GeminiSimulator, client: genai.Client, lines: list[Any], message: str
-) -> None:
-    uploaded = upload(client, lines)
-    with pytest.raises(errors.ClientError, match=message) as caught:
-        client.batches.create(model=LITE, src=str(uploaded.name))
-    assert caught.value.code == 400
+    ]
+    for lines, message in cases:
+        uploaded = upload(client, lines)
+        with pytest.raises(errors.ClientError, match=message) as caught:
+            client.batches.create(model=LITE, src=str(uploaded.name))
+        assert caught.value.code == 400
     assert gemini_sim.batches.jobs == []
 
 
@@ -528,9 +550,9 @@ def test_the_batch_and_files_apis_are_v1beta_only(gemini_sim: GeminiSimulator) -
     assert gemini_sim.batches.jobs == []
 
 
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
+def test_bad_create_bodies_are_400_with_the_reason(gemini_sim: GeminiSimulator) -> None:
+    cases: list[tuple[Any, str]] = [
+        (b"{not json", "Invalid JSON payload received."),
         ({"batch": {"displayName": "x"}}, "batch.input_config: is required"),
         (
             {"batch": {"inputConfig": {"fileName": "files/abc", "requests": {"requests": []}}}},
@@ -543,14 +565,16 @@ def test_the_batch_and_files_apis_are_v1beta_only(gemini_sim: GeminiSimulator) -
         (create_body([{"request": {}, "extra": 1}]), 'Unknown name "extra"'),
         (create_body([{"metadata": {"key": "a"}}]), "requests[0].request: is required"),
         (create_body([{"request": "hi"}]), "Expected an object"),
-    ],
-)
-def test_bad_create_bodies_are_400_with_the_reason(
-    gemini_sim: GeminiSimulator, body: dict[str, Any], message: str
-) -> None:
-    status, answer = raw(gemini_sim, "POST", f"/v1beta/models/{LITE}:batchGenerateContent", body)
-    assert (status, answer["error"]["status"]) == (400, "INVALID_ARGUMENT")
-    assert message in answer["error"]["message"]
+        (
+            create_body([{"request": {"contents": "hi"}}]),
+            "Expected a list at 'batch.input_config.requests.requests[0].request.contents'",
+        ),
+    ]
+    for body, message in cases:
+        path = f"/v1beta/models/{LITE}:batchGenerateContent"
+        status, answer = raw(gemini_sim, "POST", path, body)
+        assert (status, answer["error"]["status"]) == (400, "INVALID_ARGUMENT"), body
+        assert message in answer["error"]["message"], body
     assert gemini_sim.batches.jobs == []
 
 

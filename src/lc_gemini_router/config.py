@@ -252,6 +252,11 @@ class RouterConfig(_Settings):
     extra_lanes: dict[str, LaneSpec] = Field(default_factory=dict)
     """Lanes beyond lite, pro and pro_tools, by name: send requests there per call
     (``lane="flash"``) or through any setting that names a lane."""
+    batch_tags: frozenset[str] = frozenset()
+    """Run tags that send ``batch()`` / ``abatch()`` through the Gemini Batch API (the
+    batch lane: batch rates, answers within 24 h); ``lane="batch"`` does it per call."""
+    batch_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """First pause between polls while ``batch()`` waits for its batch jobs."""
 
     @model_validator(mode="after")
     def _check(self) -> RouterConfig:

@@ -126,15 +126,11 @@ def create_job(
     inline_limit: int = INLINE_LIMIT_BYTES,
 ) -> tuple[str, str]:
     """Create one Gemini batch job; returns its name and how its input went (inline/file)."""
-    size = sum(r.size for r in requests) + _ENVELOPE_BYTES
     config = types.CreateBatchJobConfig(display_name=display_name)
-    if size <= inline_limit:
-        job = client.batches.create(model=model, src=[r.inline for r in requests], config=config)
-        return _name(job), "inline"
-    uploaded = client.files.upload(
-        file=io.BytesIO(_jsonl(requests)),
-        config=types.UploadFileConfig(mime_type="jsonl", display_name=f"{display_name}.jsonl"),
-    )
+    if _fits_inline(requests, inline_limit):
+        src = [r.inline for r in requests]
+        return _name(client.batches.create(model=model, src=src, config=config)), "inline"
+    uploaded = client.files.upload(file=_jsonl(requests), config=_upload_config(display_name))
     job = client.batches.create(model=model, src=str(uploaded.name), config=config)
     return _name(job), "file"
 
@@ -148,24 +144,28 @@ async def acreate_job(
     inline_limit: int = INLINE_LIMIT_BYTES,
 ) -> tuple[str, str]:
     """:func:`create_job` through the async client."""
-    size = sum(r.size for r in requests) + _ENVELOPE_BYTES
     config = types.CreateBatchJobConfig(display_name=display_name)
-    if size <= inline_limit:
-        job = await client.aio.batches.create(
-            model=model, src=[r.inline for r in requests], config=config
-        )
-        return _name(job), "inline"
-    uploaded = await client.aio.files.upload(
-        file=io.BytesIO(_jsonl(requests)),
-        config=types.UploadFileConfig(mime_type="jsonl", display_name=f"{display_name}.jsonl"),
-    )
-    job = await client.aio.batches.create(model=model, src=str(uploaded.name), config=config)
+    batches, files = client.aio.batches, client.aio.files
+    if _fits_inline(requests, inline_limit):
+        src = [r.inline for r in requests]
+        return _name(await batches.create(model=model, src=src, config=config)), "inline"
+    uploaded = await files.upload(file=_jsonl(requests), config=_upload_config(display_name))
+    job = await batches.create(model=model, src=str(uploaded.name), config=config)
     return _name(job), "file"
 
 
-def _jsonl(requests: Sequence[Prepared]) -> bytes:
+def _fits_inline(requests: Sequence[Prepared], limit: int) -> bool:
+    return sum(r.size for r in requests) + _ENVELOPE_BYTES <= limit
+
+
+def _upload_config(display_name: str) -> types.UploadFileConfig:
+    return types.UploadFileConfig(mime_type="jsonl", display_name=f"{display_name}.jsonl")
+
+
+def _jsonl(requests: Sequence[Prepared]) -> io.BytesIO:
+    """The JSONL input file: one ``{"key", "request"}`` line per request."""
     lines = (json.dumps({"key": r.key, "request": r.rest}, separators=(",", ":")) for r in requests)
-    return ("\n".join(lines) + "\n").encode()
+    return io.BytesIO(("\n".join(lines) + "\n").encode())
 
 
 def _name(job: types.BatchJob) -> str:

@@ -16,6 +16,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from google.genai import types
@@ -24,6 +26,7 @@ from langchain_core.messages import AIMessage, messages_from_dict
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.runnables import RunnableConfig
 
+from lc_gemini_router.batches.budgets import charge
 from lc_gemini_router.batches.gemini import (
     ItemOutcome,
     aoutcomes,
@@ -217,20 +220,17 @@ class BatchJob:
             BatchTimeoutError: ``timeout`` seconds of pauses passed first (the job
                 goes on; wait again, or collect it later).
         """
-        waited, delay = 0.0, poll_every
+        backoff = _Backoff(self.id, poll_every, max_poll_every, timeout)
         while True:
             state = self.refresh()
             if on_poll is not None:
                 on_poll(self)
-            if state.done:
-                if not (requeue and self.requeue_failed()):
-                    return self.results(config=config)
-                delay = poll_every
-                continue
-            pause = _pause(self.id, state, waited, delay, timeout)
-            sleep(pause)
-            waited += pause
-            delay = min(delay * _BACKOFF, max_poll_every)
+            if not state.done:
+                sleep(backoff.pause(state))
+            elif requeue and self.requeue_failed():
+                backoff.restart()
+            else:
+                return self.results(config=config)
 
     async def await_results(
         self,
@@ -244,20 +244,17 @@ class BatchJob:
         on_poll: Callable[[BatchJob], None] | None = None,
     ) -> list[BatchResult]:
         """:meth:`wait` for async code."""
-        waited, delay = 0.0, poll_every
+        backoff = _Backoff(self.id, poll_every, max_poll_every, timeout)
         while True:
             state = await self.arefresh()
             if on_poll is not None:
                 on_poll(self)
-            if state.done:
-                if not (requeue and await self.arequeue_failed()):
-                    return await self.aresults(config=config)
-                delay = poll_every
-                continue
-            pause = _pause(self.id, state, waited, delay, timeout)
-            await sleep(pause)
-            waited += pause
-            delay = min(delay * _BACKOFF, max_poll_every)
+            if not state.done:
+                await sleep(backoff.pause(state))
+            elif requeue and await self.arequeue_failed():
+                backoff.restart()
+            else:
+                return await self.aresults(config=config)
 
     # -- results ------------------------------------------------------------------------
 
@@ -311,8 +308,30 @@ class BatchJob:
             results.append(message)
         fresh = self._store.claim(self.id, list(answers)) if answers else []
         if fresh:
-            self._report(config, {key: answers[key] for key in fresh})
+            collected = {key: answers[key] for key in fresh}
+            self._report(config, collected)
+            self._charge(config, collected)
         return results
+
+    def _charge(
+        self,
+        config: RunnableConfig | None,
+        answers: Mapping[str, tuple[AIMessage, dict[str, Any], BatchPart]],
+    ) -> None:
+        """Settle the budgets at each newly collected answer's exact cost."""
+        router = self._router
+        if not router.budgets:
+            return
+        costs: dict[str, Decimal] = {}
+        for key, (message, _, _) in answers.items():
+            total = (message.response_metadata[ROUTER_METADATA_KEY].get("cost") or {}).get(
+                "total_cost"
+            )
+            if total is not None:  # an unknown price was warned about when priced
+                costs[key] = Decimal(total)
+        first = self.record.items[0]
+        call = router.prepare_call(messages_from_dict(first.messages), dict(self.record.kwargs))
+        charge(router, self.id, call, standalone_parent(config), costs)
 
     def _outcome(self, part: BatchPart, key: str) -> ItemOutcome | None:
         if not part.state.has_results:
@@ -329,7 +348,10 @@ class BatchJob:
         result = chat_result(response)
         decision = RouteDecision.model_validate(item.decision)
         router = self._router
-        payload = annotate(result, decision, item.classifier, router.catalog, service_tier="batch")
+        submitted = datetime.fromtimestamp(self.record.created, timezone.utc)
+        payload = annotate(
+            result, decision, item.classifier, router.catalog, service_tier="batch", at=submitted
+        )
         message = result.generations[0].message
         message.response_metadata.setdefault("model_name", part.model)
         batch = {"job": self.id, "key": key, "attempt": part.attempt, "gemini_job": part.name}
@@ -390,15 +412,31 @@ class BatchJob:
         part.failed_keys = [o.key for o in self._outcomes[part.name] if o.response is None]
 
 
-def _pause(
-    job_id: str, state: BatchState, waited: float, delay: float, timeout: float | None
-) -> float:
-    if timeout is None:
-        return delay
-    if waited >= timeout:
-        msg = f"batch job {job_id!r} is still {state.value} after {waited:g}s of waiting"
-        raise BatchTimeoutError(msg)
-    return min(delay, timeout - waited)
+class _Backoff:
+    """Pauses between polls: ``first`` seconds, 1.5x longer each time up to ``most``,
+    until ``timeout`` seconds of pauses have passed (then BatchTimeoutError)."""
+
+    def __init__(self, job_id: str, first: float, most: float, timeout: float | None) -> None:
+        self.job_id, self.first, self.most, self.timeout = job_id, first, most, timeout
+        self.waited, self.delay = 0.0, first
+
+    def pause(self, state: BatchState) -> float:
+        pause = self.delay
+        if self.timeout is not None:
+            if self.waited >= self.timeout:
+                msg = (
+                    f"batch job {self.job_id!r} is still {state.value} "
+                    f"after {self.waited:g}s of waiting"
+                )
+                raise BatchTimeoutError(msg)
+            pause = min(pause, self.timeout - self.waited)
+        self.waited += pause
+        self.delay = min(self.delay * _BACKOFF, self.most)
+        return pause
+
+    def restart(self) -> None:
+        """New jobs were created (a re-queue): poll them soon again."""
+        self.delay = self.first
 
 
 def _item_error(

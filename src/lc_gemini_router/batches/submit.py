@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import messages_from_dict, messages_to_dict
 
+from lc_gemini_router.batches.budgets import check_fits
 from lc_gemini_router.batches.gemini import (
     Prepared,
     acreate_job,
@@ -72,6 +73,7 @@ def submit(router: GeminiRouter, request: Submission) -> BatchRecord:
     with ThreadPoolExecutor(workers, thread_name_prefix="lcgr-batch-route") as pool:
         decided = list(pool.map(route, calls))
     record, groups = _plan(router, request, calls, decided, kwargs)
+    check_fits(router, record.id, calls, [d for d, _ in decided], parent)
     create_parts(router, record, groups, request.inline_limit)
     return record
 
@@ -89,6 +91,8 @@ async def asubmit(router: GeminiRouter, request: Submission) -> BatchRecord:
 
     decided = list(await asyncio.gather(*(route(call) for call in calls)))
     record, groups = _plan(router, request, calls, decided, kwargs)
+    decisions = [d for d, _ in decided]
+    await asyncio.to_thread(check_fits, router, record.id, calls, decisions, parent)
     await acreate_parts(router, record, groups, request.inline_limit)
     return record
 
@@ -132,7 +136,8 @@ def requeue_groups(router: GeminiRouter, record: BatchRecord) -> Groups:
             llm = router.lane_set.for_model(item.lane, item.model)
             messages = messages_from_dict(item.messages)
             call = router.prepare_call(messages, {**record.kwargs, "lane": item.lane})
-            prepared = prepare(llm, batch_client(llm, item.lane), key, messages, call.lane_kwargs)
+            kwargs = call.kwargs_for(item.lane)
+            prepared = prepare(llm, batch_client(llm, item.lane), key, messages, kwargs)
             groups.setdefault((item.model, part.attempt + 1), (item.lane, []))[1].append(prepared)
     return groups
 
@@ -188,7 +193,7 @@ def _plan(
                 classifier=report,
             )
         )
-        prepared = prepare(llm, client, key, messages, call.lane_kwargs)
+        prepared = prepare(llm, client, key, messages, call.kwargs_for(decision.lane))
         groups.setdefault((decision.model, 0), (decision.lane, []))[1].append(prepared)
     record = BatchRecord(
         id=job_id,

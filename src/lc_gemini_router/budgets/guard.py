@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from lc_gemini_router.router.runs import Parent
     from lc_gemini_router.state import BudgetLedger
 
-__all__ = ["Applied", "BudgetGuard"]
+__all__ = ["Applied", "BudgetGuard", "refusal"]
 
 Steps = Generator[Effect, Any, Any]
 _ZERO = Decimal(0)
@@ -393,17 +393,23 @@ class BudgetGuard:
         self, grant: Grant, lane: str, needed: Decimal, *, prefer: Applied | None = None
     ) -> BudgetExceededError:
         index = self.applied.index(prefer) if prefer is not None else grant.refused[0]
-        applied, state = self.applied[index], grant.states[index]
-        return BudgetExceededError(
-            budget=applied.budget.name,
-            scope=applied.budget.scope,
-            key=applied.key,
-            limit=applied.budget.limit,
-            spent=state.spent,
-            reserved=state.reserved,
-            needed=needed,
-            lane=lane,
-        )
+        return refusal(self.applied[index], grant.states[index], lane, needed)
+
+
+def refusal(
+    applied: Applied, state: AccountState, lane: str, needed: Decimal
+) -> BudgetExceededError:
+    """The error for ``applied``'s budget, which cannot cover ``needed`` on ``lane``."""
+    return BudgetExceededError(
+        budget=applied.budget.name,
+        scope=applied.budget.scope,
+        key=applied.key,
+        limit=applied.budget.limit,
+        spent=state.spent,
+        reserved=state.reserved,
+        needed=needed,
+        lane=lane,
+    )
 
 
 def _who(applied: Applied) -> str:

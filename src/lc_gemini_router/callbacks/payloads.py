@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage
@@ -126,10 +127,12 @@ def answer_report(
     *,
     budget: dict[str, Any] | None = None,
     service_tier: ServiceTier = "standard",
+    at: datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Price the answer: its cost metadata entry and the cost event's data.
 
-    ``budget`` (with budgets) is what the call settled and each budget's state after.
+    ``budget`` (with budgets) is what the call settled and each budget's state after;
+    ``at`` when the call was made, if not now (the rates in force then apply).
     """
     cost = None
     if tally.usage and tally.model_name:
@@ -140,6 +143,7 @@ def answer_report(
             service_tier=service_tier,
             images=tally.images,
             search_queries=tally.search_queries,
+            at=at,
         )
     priced = money(cost)
     usage = dict(tally.usage) if tally.usage else None
@@ -161,6 +165,7 @@ def annotate(
     *,
     budget: dict[str, Any] | None = None,
     service_tier: ServiceTier = "standard",
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """Put decision and cost on a complete answer; returns the cost event's data.
 
@@ -177,7 +182,7 @@ def annotate(
         search_queries=sum(search_queries(m) for m in messages),
     )
     cost_meta, payload = answer_report(
-        decision, report, tally, catalog, budget=budget, service_tier=service_tier
+        decision, report, tally, catalog, budget=budget, service_tier=service_tier, at=at
     )
     message.response_metadata[ROUTER_METADATA_KEY] = {
         "decision": payload["decision"],  # dumped once, shared with the event

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -40,6 +40,7 @@ from lc_gemini_router.state import Breaker, CircuitBreaker, ScoreCache, ScoreSto
 __all__ = [
     "CLASSIFIER_INSTRUCTION",
     "DIFFICULTY_LEVELS",
+    "IMAGE_QUESTIONS",
     "ROUTER_QUESTIONS",
     "Classifier",
     "ClassifierOutcome",
@@ -67,6 +68,13 @@ ROUTER_QUESTIONS: dict[str, Question] = {
 }
 """What the router asks its decision model about every request the rules leave open."""
 
+IMAGE_QUESTIONS: dict[str, Question] = {
+    **ROUTER_QUESTIONS,
+    "wants_image": Noul(instructions="Does it ask for an image to be generated or drawn?"),
+}
+"""The router's questions when it has a lane of kind ``image``: one more, so the
+classifier can send a request for a picture there."""
+
 _TOP_LEVEL = len(DIFFICULTY_LEVELS) - 1
 
 
@@ -86,6 +94,7 @@ def score_of(response: ClassifierResponse) -> ClassifierScore:
         level = response.scores["difficulty"].score
         tools = response.nouls["needs_tools"].noul
         category = response.choices["category"].choice
+        image = response.nouls["wants_image"].noul if "wants_image" in response.answers else 0.0
     except KeyError as exc:
         msg = f"the router's question {exc.args[0]!r} has no answer"
         raise ClassifierError(msg) from None
@@ -93,11 +102,18 @@ def score_of(response: ClassifierResponse) -> ClassifierScore:
     difficulty = round(level / _TOP_LEVEL, 4)
     # The labels are the categories (ROUTER_QUESTIONS): validation cannot fail here.
     return ClassifierScore.model_validate(
-        {"difficulty": difficulty, "needs_tools": tools >= 0.5, "category": category}
+        {
+            "difficulty": difficulty,
+            "needs_tools": tools >= 0.5,
+            "category": category,
+            "wants_image": image >= 0.5,
+        }
     )
 
 
-def wire_answer(difficulty: float, needs_tools: bool, category: str) -> dict[str, Any]:
+def wire_answer(
+    difficulty: float, needs_tools: bool, category: str, wants_image: bool | None = None
+) -> dict[str, Any]:
     """The reply a classifier gives for a score: what test doubles and the demo answer.
 
     ``difficulty`` is spread over the two nearest levels so that :func:`score_of`
@@ -111,11 +127,14 @@ def wire_answer(difficulty: float, needs_tools: bool, category: str) -> dict[str
     low = min(int(position), _TOP_LEVEL - 1)
     high_share = round((position - low) * 100)
     levels = {str(low): 100 - high_share, str(low + 1): high_share}
-    return {
+    answer: dict[str, Any] = {
         "difficulty": {level: share for level, share in levels.items() if share},
         "needs_tools": 100 if needs_tools else 0,
         "category": {category: 100},
     }
+    if wants_image is not None:  # asked only of a router with an image lane
+        answer["wants_image"] = 100 if wants_image else 0
+    return answer
 
 
 @dataclass(frozen=True)
@@ -156,8 +175,10 @@ class Classifier:
         cache: ScoreStore | None = None,
         breaker: Breaker | None = None,
         clock: Callable[[], float] = time.monotonic,
+        questions: Mapping[str, Question] = ROUTER_QUESTIONS,
     ) -> None:
         self.model = model
+        self.questions = dict(questions)
         self.settings = settings
         self.breaker: Breaker = breaker or CircuitBreaker(
             settings.failure_threshold, settings.cooldown_seconds, clock
@@ -168,6 +189,9 @@ class Classifier:
         # The router's guards are the ones above: the decision model's own stay unused.
         self.decision_model = GeminiDecisionModel(llm=model, settings=settings)
         self._model_id = self.decision_model.model
+        # Scores of another question set must not be read from a shared cache.
+        extra = sorted(set(self.questions) - set(ROUTER_QUESTIONS))
+        self._key_model = "+".join([self._model_id, *extra])
 
     def prompt(
         self, messages: Sequence[BaseMessage], tool_names: Sequence[str]
@@ -177,7 +201,7 @@ class Classifier:
 
     def key(self, prompt: Sequence[BaseMessage]) -> str:
         """The score store key of a prompt made by :meth:`prompt`."""
-        return score_key(self._model_id, str(prompt[-1].content))
+        return score_key(self._key_model, str(prompt[-1].content))
 
     def flow(
         self,
@@ -192,7 +216,7 @@ class Classifier:
         chars = len(text)
         key = self.key(prompt) if self.cache is not None else ""
         data = json.loads(text)  # the bounded data the prompt was made from
-        traced = self.decision_model.traced({"state": data, "questions": ROUTER_QUESTIONS})
+        traced = self.decision_model.traced({"state": data, "questions": self.questions})
         call = Classify(traced, prompt, config, self.settings.deadline_seconds)
         responses: list[ClassifierResponse] = []
 

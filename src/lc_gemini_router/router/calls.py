@@ -50,6 +50,14 @@ class Call:
     def needs_classifier(self) -> bool:
         return self.config.classifier.enabled and self.ruled is None
 
+    def kwargs_for(self, lane: str) -> dict[str, Any]:
+        """The lane arguments for ``lane``: an image lane the classifier chose is asked
+        for text and images (the caller gave no ``response_modalities``)."""
+        spec = self.config.extra_lanes.get(lane)
+        if spec is None or spec.kind != "image" or "response_modalities" in self.lane_kwargs:
+            return self.lane_kwargs
+        return {**self.lane_kwargs, "response_modalities": _modalities(["TEXT", "IMAGE"])}
+
 
 def prepare(
     messages: list[BaseMessage],

@@ -56,6 +56,7 @@ from lc_gemini_router.api_versions import (
     lane_api_version,
 )
 from lc_gemini_router.batches.records import INLINE_LIMIT_BYTES
+from lc_gemini_router.batches.runnable import batch_arguments, batch_outputs
 from lc_gemini_router.batches.stores import BatchStore, MemoryBatchStore
 from lc_gemini_router.batches.submission import Submission
 from lc_gemini_router.budgets.ledger import MemoryLedger
@@ -413,6 +414,43 @@ class GeminiRouter(BaseChatModel):
         record = await asubmit(self, submission)
         await asyncio.to_thread(self._batch_store().save, record)
         return BatchJob(self, record, self._batch_store())
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """LangChain's ``batch()``; with ``lane="batch"`` (or a run tag in
+        ``config.batch_tags``) through the Gemini Batch API, waiting for the answers."""
+        lane = batch_arguments(self.config, config, kwargs)
+        if lane is None:
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+        run_config, rest = lane
+        job = self.submit_batch(inputs, config=run_config, **rest)
+        results = job.wait(self.config.batch_poll_seconds, config=run_config)
+        return batch_outputs(results, return_exceptions=return_exceptions)
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """:meth:`batch` for async code."""
+        lane = batch_arguments(self.config, config, kwargs)
+        if lane is None:
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        run_config, rest = lane
+        job = await self.asubmit_batch(inputs, config=run_config, **rest)
+        results = await job.await_results(self.config.batch_poll_seconds, config=run_config)
+        return batch_outputs(results, return_exceptions=return_exceptions)
 
     def batch_job(self, job_id: str) -> BatchJob:
         """The batch job ``job_id`` from ``batch_store``, e.g. one another process submitted.

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGenerationChunk
 
 from lc_gemini_router.api_versions import lane_api_version
-from lc_gemini_router.classify.classifier import Classifier
+from lc_gemini_router.classify.classifier import IMAGE_QUESTIONS, ROUTER_QUESTIONS, Classifier
 from lc_gemini_router.config import LANES, Lane, RouterConfig
 from lc_gemini_router.engine import Admission, Done, Flow, adrive, drive
 from lc_gemini_router.errors import UnknownLaneError
@@ -112,8 +112,13 @@ class LaneSet:
                             max_retries=1,
                         )
                         model = least_thinking(built)
+                    image = router.config.image_lane() is not None
                     self._classifier = Classifier(
-                        model, settings, cache=router.score_cache, breaker=router.breaker
+                        model,
+                        settings,
+                        cache=router.score_cache,
+                        breaker=router.breaker,
+                        questions=IMAGE_QUESTIONS if image else ROUTER_QUESTIONS,
                     )
         return self._classifier
 

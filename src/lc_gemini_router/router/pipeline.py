@@ -148,7 +148,7 @@ def _flow(
             strip_foreign_signatures(call.request.messages, decision.model),
             stop,
             run_manager,
-            call.lane_kwargs,
+            call.kwargs_for(decision.lane),
             call.config.lane_deadline_seconds,
         )
         try:

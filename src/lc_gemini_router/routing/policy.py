@@ -82,6 +82,9 @@ class ClassifierScore(BaseModel):
     )
     needs_tools: bool = Field(description="several rounds of tool calls needed")
     category: Category = Field(description="kind of work")
+    wants_image: bool = Field(
+        default=False, description="asks for an image to be generated (asked with an image lane)"
+    )
 
 
 class RouteDecision(BaseModel):
@@ -380,6 +383,10 @@ def score_decision(
 
     threshold = config.escalation_threshold
     source: DecisionSource = "cache" if cached else "classifier"
+    image_lane = config.image_lane()
+    if score.wants_image and image_lane is not None:
+        reason = "the classifier says it asks for an image"
+        return _decision(request, config, image_lane, source, reason, score=score, rounds=rounds)
     if score.category in config.never_escalate:
         reason = f"category {score.category} never escalates"
         return _decision(request, config, "lite", source, reason, score=score, rounds=rounds)

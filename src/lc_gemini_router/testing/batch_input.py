@@ -13,25 +13,26 @@ impossible is a 400 at create: a missing or doubled source, a file that does not
 a file that is not UTF-8 or has no lines, two lines with one key (the key is what maps a
 result back to its request). A single broken line (not JSON, no key, no ``request``)
 fails only its own item, which the job answers as an ``INVALID_ARGUMENT`` error on that
-line; the other lines still run.
+line; the other lines still run. ``displayName`` may be left out (google-genai leaves it
+out without ``config.display_name``), and an inline request's own ``model`` is ignored:
+every item runs on the model of the URL.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lc_gemini_router.testing.faults import ApiError
+from lc_gemini_router.testing.json_names import camel, camelize
 
 __all__ = [
     "MAX_BATCH_REQUESTS",
     "MAX_INLINE_BYTES",
     "BatchItem",
     "BatchSpec",
-    "camelize",
     "parse_batch",
 ]
 
@@ -40,17 +41,18 @@ MAX_INLINE_BYTES = 20 * 1024 * 1024
 MAX_BATCH_REQUESTS = 50_000
 """Gemini's limit on inline requests per batch."""
 
-# Values under these names are user data (function arguments, schemas, metadata): their
-# keys are kept as written, never converted to camelCase.
-_OPAQUE = frozenset(
-    {"args", "response", "responseSchema", "responseJsonSchema", "parameters"}
-    | {"parametersJsonSchema", "metadata", "properties"}
+_SHAPES: tuple[tuple[str, type], ...] = (
+    ("contents", list),
+    ("tools", list),
+    ("safetySettings", list),
+    ("generationConfig", dict),
+    ("systemInstruction", dict),
+    ("toolConfig", dict),
 )
 _BATCH_FIELDS = frozenset(
     {"name", "displayName", "inputConfig", "output", "createTime", "endTime", "updateTime"}
     | {"batchStats", "state", "priority", "model", "webhookConfig"}
 )
-_SNAKE = re.compile(r"_([a-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -82,19 +84,6 @@ class BatchSpec:
     input_file: str | None = None
 
 
-def camelize(value: Any) -> Any:
-    """Convert snake_case field names to camelCase, leaving user data (args, schemas) alone."""
-    if isinstance(value, list):
-        return [camelize(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        name = _camel(key)
-        out[name] = item if name in _OPAQUE else camelize(item)
-    return out
-
-
 def parse_batch(body: Any, size: int, read_file: Callable[[str], bytes | None]) -> BatchSpec:
     """Validate a create body of ``size`` bytes; ``read_file`` gives a live file's bytes.
 
@@ -107,12 +96,12 @@ def parse_batch(body: Any, size: int, read_file: Callable[[str], bytes | None]) 
         raise ApiError(400, "Invalid JSON payload received.")
     _known(body, {"batch"}, "")
     batch = _object(body.get("batch"), "batch")
-    batch = {_camel(k): v for k, v in batch.items()}
+    batch = {camel(k): v for k, v in batch.items()}
     _known(batch, _BATCH_FIELDS, "batch")
     config = batch.get("inputConfig")
     if config is None:
         raise ApiError(400, "* BatchGenerateContentRequest.batch.input_config: is required")
-    config = {_camel(k): v for k, v in _object(config, "batch.input_config").items()}
+    config = {camel(k): v for k, v in _object(config, "batch.input_config").items()}
     _known(config, {"requests", "fileName"}, "batch.input_config")
     has_requests, has_file = config.get("requests") is not None, bool(config.get("fileName"))
     if has_requests == has_file:
@@ -156,16 +145,19 @@ def _inline_items(raw: Any) -> list[BatchItem]:
     items = []
     for index, entry in enumerate(entries):
         here = f"{where}.requests[{index}]"
-        entry = {_camel(k): v for k, v in _object(entry, here).items()}
+        entry = {camel(k): v for k, v in _object(entry, here).items()}
         _known(entry, {"request", "metadata"}, here)
         if entry.get("request") is None:
             raise ApiError(400, f"* BatchGenerateContentRequest.{here}.request: is required")
-        request = _object(entry["request"], f"{here}.request")
+        request = camelize(_object(entry["request"], f"{here}.request"))
+        shape = _shape_problem(request, f"{here}.request")
+        if shape is not None:
+            raise ApiError(400, shape)
         metadata = entry.get("metadata")
         if metadata is not None:
             metadata = _object(metadata, f"{here}.metadata")
         key = None if metadata is None or metadata.get("key") is None else str(metadata["key"])
-        items.append(BatchItem(index, key, camelize(request), metadata))
+        items.append(BatchItem(index, key, request, metadata))
     return items
 
 
@@ -211,7 +203,32 @@ def _parse_line(line: str, number: int) -> tuple[str | None, dict[str, Any] | No
     request = entry.get("request")
     if not isinstance(request, dict):
         return key, None, f"Line {number} has no request object."
-    return key, camelize(request), None
+    request = camelize(request)
+    shape = _shape_problem(request, "request")
+    if shape is not None:
+        return key, None, f"Line {number}: {shape}"
+    return key, request, None
+
+
+def _shape_problem(request: dict[str, Any], where: str) -> str | None:
+    """What makes ``request`` not a GenerateContentRequest at all (a list where an
+    object belongs, or the reverse), as Gemini's JSON parser refuses it; else None."""
+    for name, kind in _SHAPES:
+        if name in request and not isinstance(request[name], kind):
+            expected = "a list" if kind is list else "an object"
+            return f"Invalid JSON payload received. Expected {expected} at '{where}.{name}'."
+    for i, content in enumerate(request.get("contents") or []):
+        if not isinstance(content, dict):
+            return f"Invalid JSON payload received. Expected an object at '{where}.contents[{i}]'."
+        parts = content.get("parts")
+        if parts is not None and not isinstance(parts, list):
+            at = f"{where}.contents[{i}].parts"
+            return f"Invalid JSON payload received. Expected a list at '{at}'."
+        for j, part in enumerate(parts or []):
+            if not isinstance(part, dict):
+                at = f"{where}.contents[{i}].parts[{j}]"
+                return f"Invalid JSON payload received. Expected an object at '{at}'."
+    return None
 
 
 def _echo(items: list[BatchItem]) -> list[dict[str, Any]]:
@@ -233,11 +250,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 def _known(value: dict[str, Any], names: set[str] | frozenset[str], where: str) -> None:
     for key in value:
-        if _camel(key) not in names:
+        if camel(key) not in names:
             at = f" at '{where}'" if where else ""
             msg = f'Invalid JSON payload received. Unknown name "{key}"{at}: Cannot find field.'
             raise ApiError(400, msg)
-
-
-def _camel(name: str) -> str:
-    return _SNAKE.sub(lambda m: m.group(1).upper(), name)

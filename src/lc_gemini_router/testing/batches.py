@@ -158,9 +158,33 @@ class BatchJobs:
         self._seq = 0
         self._outcomes: ModelQueues[tuple[str, str | None]] = ModelQueues()
         self._item_failures: dict[str, tuple[int, str | None]] = {}
-        self.pending_seconds = 0.0
-        self.running_seconds = 0.0
-        self.expire_after_seconds = DEFAULT_EXPIRE_AFTER_SECONDS
+        self._timing = [0.0, 0.0, DEFAULT_EXPIRE_AFTER_SECONDS]
+
+    # -- timing (read when a job is created) -------------------------------------------------
+
+    @property
+    def pending_seconds(self) -> float:
+        return self._timing[0]
+
+    @pending_seconds.setter
+    def pending_seconds(self, seconds: float) -> None:
+        self._timing[0] = _duration("pending_seconds", seconds)
+
+    @property
+    def running_seconds(self) -> float:
+        return self._timing[1]
+
+    @running_seconds.setter
+    def running_seconds(self, seconds: float) -> None:
+        self._timing[1] = _duration("running_seconds", seconds)
+
+    @property
+    def expire_after_seconds(self) -> float:
+        return self._timing[2]
+
+    @expire_after_seconds.setter
+    def expire_after_seconds(self, seconds: float) -> None:
+        self._timing[2] = _duration("expire_after_seconds", seconds)
 
     # -- what tests use ---------------------------------------------------------------------
 
@@ -235,17 +259,13 @@ class BatchJobs:
             self._jobs.clear()
             self._item_failures.clear()
             self._outcomes.clear()
-            self.pending_seconds = self.running_seconds = 0.0
-            self.expire_after_seconds = DEFAULT_EXPIRE_AFTER_SECONDS
+            self._timing = [0.0, 0.0, DEFAULT_EXPIRE_AFTER_SECONDS]
 
     # -- what the server asks ---------------------------------------------------------------
 
     def create(self, model: str, api_version: str, spec: BatchSpec) -> dict[str, Any]:
         """Store a new job; its Operation (always PENDING: creation is not a read)."""
-        timing = (self.pending_seconds, self.running_seconds, self.expire_after_seconds)
-        if min(timing) < 0:
-            msg = f"batch timings must be >= 0, got {timing}"
-            raise ValueError(msg)
+        timing = tuple(self._timing)
         outcome, message = self._outcomes.pop(model) or (SUCCEEDED, None)
         with self._lock:
             self._seq += 1
@@ -442,6 +462,13 @@ def _result_line(item: BatchItem, result: dict[str, Any]) -> dict[str, Any]:
     line: dict[str, Any] = {} if item.key is None else {"key": item.key}
     line.update(result)
     return line
+
+
+def _duration(name: str, seconds: float) -> float:
+    if not seconds >= 0:  # also refuses NaN
+        msg = f"{name} must be >= 0 seconds, got {seconds!r}"
+        raise ValueError(msg)
+    return float(seconds)
 
 
 def _page_size(raw: str | None) -> int:

@@ -2,7 +2,9 @@
 
 `GeminiSimulator` takes these methods from :class:`FaultInjection`; the error bodies are
 the ones Gemini sends (``{"error": {"code", "message", "status"}}``), so the real client
-raises the same exception classes it raises against Gemini.
+raises the same exception classes it raises against Gemini. The Batch and Files API
+handlers raise :class:`ApiError` for theirs; :func:`rpc_status` turns a body into the
+``google.rpc.Status`` (canonical code, message) a failed batch item carries.
 """
 
 from __future__ import annotations

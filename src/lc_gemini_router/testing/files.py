@@ -23,6 +23,7 @@ from typing import Any
 
 from lc_gemini_router.testing.clock import ManualClock
 from lc_gemini_router.testing.faults import ApiError
+from lc_gemini_router.testing.json_names import camelize
 
 __all__ = ["CHUNK_GRANULARITY", "FILE_TTL_SECONDS", "FileStore", "SimFile"]
 
@@ -147,9 +148,17 @@ class FileStore:
         meta = body.get("file") or {}
         if not isinstance(meta, dict):
             raise ApiError(400, 'Invalid JSON payload received. "file" must be an object.')
+        meta = camelize(meta)  # google-genai sends a File's fields in snake_case
         mime = meta.get("mimeType") or headers.get("x-goog-upload-header-content-type")
         if not mime:
             msg = "The MIME type of the file is required (X-Goog-Upload-Header-Content-Type)."
+            raise ApiError(400, msg)
+        announced = meta.get("sizeBytes")
+        if announced is not None and str(announced) != size_text.strip():
+            msg = (
+                f"* File.size_bytes: {announced} differs from "
+                f"X-Goog-Upload-Header-Content-Length {size_text.strip()}"
+            )
             raise ApiError(400, msg)
         display = meta.get("displayName")
         if display is not None and len(str(display)) > _MAX_DISPLAY_NAME:

@@ -17,10 +17,49 @@ Gemini's image output tokens (1K: 1,120). Grounding queries, replies without a
 The real ``ChatGoogleGenerativeAI`` talks to it over HTTP through ``base_url``. It
 needs nothing beyond the standard library.
 
+It also serves Gemini's Batch API and Files API, on ``v1beta`` only (the only version
+they are documented for; elsewhere 404 NOT_FOUND), so google-genai's own
+``client.batches`` / ``client.aio.batches`` and ``client.files`` work unchanged:
+
+- ``POST models/{model}:batchGenerateContent`` takes inline requests (at most 50,000,
+  in a body of at most 20 MB) or ``fileName`` of an uploaded JSONL file (one
+  ``{"key", "request"}`` per line) and answers a long-running Operation
+  (``batches/ID``; state in ``metadata.state``, ``BATCH_STATE_*``). A malformed body is
+  a 400 with the reason; ``batches.py`` and ``batch_input.py`` say what is checked.
+- ``GET batches/ID`` answers the current state; once terminal the Operation is
+  ``done`` with ``endTime`` and ``batchStats``, and a SUCCEEDED job has its output in
+  ``metadata.output`` and ``response``: ``inlinedResponses`` in input order (each a
+  ``response`` or an ``error``, with the request's ``metadata``), or a
+  ``responsesFile`` whose lines are ``{"key": K, "response" | "error": ...}``.
+  ``GET batches`` pages (``pageSize``, ``pageToken``), newest first;
+  ``POST batches/ID:cancel`` ends a job not yet terminal CANCELLED (a terminal one is
+  400 FAILED_PRECONDITION); ``DELETE batches/ID`` forgets it (then 404).
+- Files: google-genai's resumable upload (``POST /upload/v1beta/files``), ``GET`` /
+  ``DELETE files/ID`` (403 PERMISSION_DENIED for a file that does not exist, as Gemini
+  answers), ``GET files``, and ``files/ID:download?alt=media`` for generated files
+  (batch results). Files live 48 hours of simulator time.
+
+Batch items are answered by the same machinery as generateContent: each is a
+`SimRequest` with method ``batchGenerateContent`` and ``batch`` / ``key`` /
+``batch_index`` set, logged in `requests`, checked like any request (thought
+signatures, generation settings), and answered by injected failures (``fail_next``),
+scripts, the responder or the default. A failure is that item's ``error`` (a
+``google.rpc.Status``: canonical code, message) and is not billed (``usage`` None),
+while the job still SUCCEEDS. Jobs follow a manual clock (``sim.batches``, a
+`BatchJobs`): PENDING for ``pending_seconds``, RUNNING for ``running_seconds`` (both 0
+by default: done at the first read), EXPIRED when not done within
+``expire_after_seconds`` (48 h); ``advance(seconds)`` moves it. Items run when their
+job turns SUCCEEDED, so a cancelled, failed or expired job runs and bills nothing.
+``sim.batches.end_next("FAILED" | "EXPIRED")`` and ``sim.batches.fail_items(*keys)``
+script outcomes; ``reset()`` forgets jobs and files and rewinds the clock.
+
 This module is the simulator and its public names; the parts live beside it:
-``server`` (HTTP), ``requests`` (the logged request), ``validation`` (signatures,
-generation settings), ``replies`` (scripted replies and the responses built from them),
-``images``, ``schemas`` (schema-valid JSON) and ``faults`` (injected errors, delays).
+``server`` (HTTP and routing), ``requests`` (the logged request), ``validation``
+(signatures, generation settings), ``replies`` (scripted replies and the responses built
+from them), ``images``, ``schemas`` (schema-valid JSON), ``faults`` (injected errors,
+delays, error bodies), ``api`` (the Batch and Files API handlers), ``batches`` (jobs and
+their states), ``batch_input`` (the create body), ``files`` (uploaded and generated
+files) and ``clock`` (the manual clock).
 
 Example:
     >>> from langchain_google_genai import ChatGoogleGenerativeAI
@@ -34,6 +73,26 @@ Example:
     ...     msg = llm.invoke("Hi")
     ...     print(msg.text, msg.usage_metadata["input_tokens"], len(sim.requests))
     Hello! 12 1
+
+A batch job through google-genai's client; its one item is billed like a request:
+
+    >>> from google import genai
+    >>> from google.genai import types
+    >>> with GeminiSimulator() as sim:
+    ...     sim.script(None, SimReply("Batched!", prompt_tokens=4, output_tokens=2))
+    ...     options = types.HttpOptions(base_url=sim.base_url, api_version="v1beta")
+    ...     with genai.Client(api_key="test", http_options=options) as client:
+    ...         job = client.batches.create(
+    ...             model="gemini-3.1-flash-lite",
+    ...             src=[{"contents": "Hi", "metadata": {"key": "greeting"}}],
+    ...         )
+    ...         done = client.batches.get(name=job.name)
+    ...     (answer,) = done.dest.inlined_responses
+    ...     (item,) = sim.requests
+    ...     print(job.state.name, done.state.name, answer.response.text, answer.metadata)
+    ...     print(item.method, item.key, item.usage["totalTokenCount"])
+    JOB_STATE_PENDING JOB_STATE_SUCCEEDED Batched! {'key': 'greeting'}
+    batchGenerateContent greeting 6
 """
 
 from __future__ import annotations
@@ -243,7 +302,10 @@ class GeminiSimulator(FaultInjection):
         if call.failure is not None:
             status, payload = call.failure[0], error_body(*call.failure)
         else:
-            answer = self._generate(req)
+            try:
+                answer = self._generate(req)
+            except Exception as exc:  # a settle must not die half-way through a job
+                answer = Answer(500, [error_body(500, f"Simulator could not answer: {exc!r}")])
             status = answer.status
             payload = answer.payloads[0] if answer.payloads else error_body(500)
         req.status = status
