@@ -69,6 +69,7 @@ def _prompts(count: int) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_two_thousand_routed_requests_priced_at_batch_rates_in_input_order(
     sim: GeminiSimulator, tmp_path: Path
 ) -> None:

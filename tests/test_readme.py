@@ -79,8 +79,11 @@ def test_readme_cli_examples_run(
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "prompts.jsonl").write_text(
+        '"Translate \'good morning\' into French"\n{"id": "q2", "input": "Prove it"}\n'
+    )
     lines = cli_lines()
-    assert len(lines) == 12
+    assert len(lines) == 13
     for line in lines:
         assert main(shlex.split(line)[1:]) == 0, line
     out = capsys.readouterr().out
@@ -91,6 +94,8 @@ def test_readme_cli_examples_run(
     assert (tmp_path / "report" / "report.html").is_file()
     assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")  # the bundled data
     assert "Every lane answered" in out  # doctor
+    answers = (tmp_path / "answers.jsonl").read_text().splitlines()  # batch submit
+    assert [json.loads(line)["id"] for line in answers] == [None, "q2"]
 
 
 def _render(value: Any) -> str:

@@ -105,7 +105,8 @@ class BatchJob:
         self._router = router
         self.record = record
         self._store = store
-        self._outcomes: dict[str, list[ItemOutcome]] = {}
+        self._outcomes: dict[str, dict[str, ItemOutcome]] = {}
+        """Each final part's answers by key, once fetched (by Gemini job name)."""
 
     def __repr__(self) -> str:
         return f"BatchJob(id={self.id!r}, state={self.state.value}, items={len(self.record.items)})"
@@ -131,11 +132,13 @@ class BatchJob:
     def progress(self) -> dict[str, int]:
         """How many items are in each state of their latest attempt (``failed``: errors)."""
         counts: Counter[str] = Counter()
+        latest = self.record.latest_parts()
+        failed = {id(part): set(part.failed_keys) for part in self.record.parts}
         for item in self.record.items:
-            part = self.record.latest(item.key)
+            part = latest.get(item.key)
             if part is None:
                 counts[BatchState.PENDING.value] += 1
-            elif item.key in part.failed_keys:
+            elif item.key in failed[id(part)]:
                 counts["failed"] += 1
             else:
                 counts[part.state.value] += 1
@@ -149,8 +152,7 @@ class BatchJob:
             client = self._client(part)
             job = client.batches.get(name=part.name)
             if self._seen(part, job):
-                self._outcomes[part.name] = outcomes(client, job, part.keys)
-                self._mark_failures(part)
+                self._keep(part, outcomes(client, job, part.keys))
         self._store.save(self.record)
         return self.state
 
@@ -160,8 +162,7 @@ class BatchJob:
             client = self._client(part)
             job = await client.aio.batches.get(name=part.name)
             if self._seen(part, job):
-                self._outcomes[part.name] = await aoutcomes(client, job, part.keys)
-                self._mark_failures(part)
+                self._keep(part, await aoutcomes(client, job, part.keys))
         await asyncio.to_thread(self._store.save, self.record)
         return self.state
 
@@ -271,7 +272,7 @@ class BatchJob:
         for part in self._parts_to_fetch():
             client = self._client(part)
             job = client.batches.get(name=part.name)
-            self._outcomes[part.name] = outcomes(client, job, part.keys)
+            self._keep(part, outcomes(client, job, part.keys))
         return self._collect(config)
 
     async def aresults(self, *, config: RunnableConfig | None = None) -> list[BatchResult]:
@@ -279,14 +280,14 @@ class BatchJob:
         for part in self._parts_to_fetch():
             client = self._client(part)
             job = await client.aio.batches.get(name=part.name)
-            self._outcomes[part.name] = await aoutcomes(client, job, part.keys)
+            self._keep(part, await aoutcomes(client, job, part.keys))
         return await asyncio.to_thread(self._collect, config)
 
     def _parts_to_fetch(self) -> list[BatchPart]:
         state = self.state
         if not state.done:
             raise BatchNotReadyError(self.id, state.value)
-        latest = {id(self.record.latest(item.key)) for item in self.record.items}
+        latest = {id(part) for part in self.record.latest_parts().values()}
         return [
             part
             for part in self.record.parts
@@ -296,9 +297,9 @@ class BatchJob:
     def _collect(self, config: RunnableConfig | None) -> list[BatchResult]:
         answers: dict[str, tuple[AIMessage, dict[str, Any], BatchPart]] = {}
         results: list[BatchResult] = []
+        latest = self.record.latest_parts()
         for index, item in enumerate(self.record.items):
-            part = self.record.latest(item.key)
-            assert part is not None  # every item is in a part once submitted
+            part = latest[item.key]  # every item is in a part once submitted
             outcome = self._outcome(part, item.key)
             if outcome is None or outcome.response is None:
                 results.append(_item_error(index, item.key, part, outcome))
@@ -336,10 +337,7 @@ class BatchJob:
     def _outcome(self, part: BatchPart, key: str) -> ItemOutcome | None:
         if not part.state.has_results:
             return None
-        for outcome in self._outcomes.get(part.name, ()):
-            if outcome.key == key:
-                return outcome
-        return None
+        return self._outcomes.get(part.name, {}).get(key)
 
     def _message(
         self, key: str, part: BatchPart, response: types.GenerateContentResponse
@@ -408,8 +406,10 @@ class BatchJob:
         part.state, part.error = state_of(job)
         return part.state.has_results
 
-    def _mark_failures(self, part: BatchPart) -> None:
-        part.failed_keys = [o.key for o in self._outcomes[part.name] if o.response is None]
+    def _keep(self, part: BatchPart, found: list[ItemOutcome]) -> None:
+        """Keep a final part's answers; note which of its items failed."""
+        self._outcomes[part.name] = {outcome.key: outcome for outcome in found}
+        part.failed_keys = [o.key for o in found if o.response is None]
 
 
 class _Backoff:

@@ -145,17 +145,27 @@ class BatchRecord(BaseModel):
     @property
     def state(self) -> BatchState:
         """The job's state, from the latest attempt of each item."""
-        latest = [(item.key, self.latest(item.key)) for item in self.items]
-        failed = any(part is not None and key in part.failed_keys for key, part in latest)
-        return combined_state([part for _, part in latest], items_failed=failed)
+        latest = self.latest_parts()
+        failed = {id(part): set(part.failed_keys) for part in self.parts}
+        parts = [latest.get(item.key) for item in self.items]
+        items_failed = any(
+            part is not None and item.key in failed[id(part)]
+            for item, part in zip(self.items, parts, strict=True)
+        )
+        return combined_state(parts, items_failed=items_failed)
+
+    def latest_parts(self) -> dict[str, BatchPart]:
+        """The part that carries each key's latest attempt (one pass over the parts)."""
+        found: dict[str, BatchPart] = {}
+        # Stable: of two parts with one attempt number, the later one wins.
+        for part in sorted(self.parts, key=lambda p: p.attempt):
+            for key in part.keys:
+                found[key] = part
+        return found
 
     def latest(self, key: str) -> BatchPart | None:
         """The part that carries ``key``'s latest attempt."""
-        found = None
-        for part in self.parts:
-            if key in part.keys and (found is None or part.attempt >= found.attempt):
-                found = part
-        return found
+        return self.latest_parts().get(key)
 
     def requeue_plan(self) -> list[tuple[BatchPart, list[str]]]:
         """Final parts with items to send again (re-queues not used up), and those keys.

@@ -21,10 +21,14 @@ from lc_gemini_router.router import GeminiRouter
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from lc_gemini_router.tools.simulated import simulated_responder
 
-__all__ = ["API_KEY_VARIABLES", "Backend", "gemini_backend"]
+__all__ = ["API_KEY_VARIABLES", "BASE_URL_VARIABLE", "Backend", "gemini_backend"]
 
 API_KEY_VARIABLES = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 """Environment variables that hold a Gemini API key, in the order they are read."""
+BASE_URL_VARIABLE = "GOOGLE_GEMINI_BASE_URL"
+"""google-genai's override of the Gemini Developer API endpoint: live mode goes there
+(a gateway, or a simulator a test started); langchain-google-genai keeps it unless
+``LANGSMITH_GATEWAY`` is set."""
 
 # Sent to the simulator instead of any real key the environment holds, so a real
 # key never leaves the process in simulated mode.
@@ -109,9 +113,11 @@ def gemini_backend(*, live: bool | None = None) -> Iterator[Backend]:
             msg = "live mode needs GOOGLE_API_KEY (or GEMINI_API_KEY) set in the environment"
             raise ConfigError(msg)
         name, key = found
-        yield Backend(
-            live=True, base_url=None, api_key=key, description=f"LIVE Gemini API (key from {name})"
-        )
+        # google-genai sends every call to this endpoint instead of Google's: say so.
+        endpoint = os.environ.get(BASE_URL_VARIABLE)
+        where = f" at {endpoint} ({BASE_URL_VARIABLE}; key from {name})" if endpoint else ""
+        description = f"LIVE Gemini API{where or f' (key from {name})'}"
+        yield Backend(live=True, base_url=None, api_key=key, description=description)
         return
     why = "simulation requested, API key ignored" if found else "no GOOGLE_API_KEY found"
     with GeminiSimulator(responder=simulated_responder()) as simulator:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from lc_gemini_router.errors import ConfigError
 
-__all__ = ["JsonLine", "read_json_lines"]
+__all__ = ["JsonLine", "JsonValue", "read_json_lines", "read_json_values"]
 
 
 class JsonLine(NamedTuple):
@@ -30,6 +30,15 @@ class JsonLine(NamedTuple):
     where: str
     """``file:line``, for error messages."""
     data: dict[str, Any]
+
+
+class JsonValue(NamedTuple):
+    """One non-blank line of a JSON-lines file, whatever JSON value it holds."""
+
+    number: int
+    where: str
+    """``file:line``, for error messages."""
+    data: Any
 
 
 def _reject_constant(name: str) -> Any:
@@ -54,6 +63,24 @@ def read_json_lines(
         error: the file cannot be read, or a line is not UTF-8 or not a JSON object;
             a line's message names ``file:line``.
     """
+    for number, where, row in read_json_values(path, what=what, error=error):
+        if not isinstance(row, dict):
+            msg = f"{where}: expected a JSON object, got {type(row).__name__}"
+            raise error(msg)
+        yield JsonLine(number, where, row)
+
+
+def read_json_values(
+    path: str | PathLike[str], *, what: str = "file", error: type[Exception] = ConfigError
+) -> Iterator[JsonValue]:
+    """Each non-blank line's JSON value (an object, a string, a number...), in file order.
+
+    Read as :func:`read_json_lines` reads, without requiring an object.
+
+    Raises:
+        error: the file cannot be read, or a line is not UTF-8 or not JSON; a line's
+            message names ``file:line``.
+    """
     file = Path(path)
     try:
         with file.open("rb") as lines:
@@ -67,7 +94,7 @@ def read_json_lines(
                 if not text.strip():
                     continue
                 try:
-                    row = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+                    value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
                 except ValueError as exc:  # JSONDecodeError, or a refused constant
                     detail = (
                         f"{exc.msg}, column {exc.colno}"
@@ -79,10 +106,7 @@ def read_json_lines(
                 except RecursionError:  # arrays in arrays, thousands deep
                     msg = f"{where}: not valid JSON (nested too deeply)"
                     raise error(msg) from None
-                if not isinstance(row, dict):
-                    msg = f"{where}: expected a JSON object, got {type(row).__name__}"
-                    raise error(msg)
-                yield JsonLine(number, where, row)
+                yield JsonValue(number, where, value)
     except OSError as exc:
         msg = f"cannot read {what} {file}: {exc.strerror or exc}"
         raise error(msg) from exc

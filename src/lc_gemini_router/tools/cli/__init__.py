@@ -1,4 +1,4 @@
-"""The ``lc-gemini-router`` command: demo, decisions, prices, thresholds and reports.
+"""The ``lc-gemini-router`` command: demo, decisions, prices, thresholds, reports, batches.
 
 Commands::
 
@@ -14,10 +14,20 @@ Commands::
     lc-gemini-router eval DATASET [--format F] [--scorer S] [--png FILE | --no-png]
                           [--json FILE] [--config FILE]
     lc-gemini-router report COSTLOG.jsonl [--out DIR] [--bucket N|30m|6h|1d]
+    lc-gemini-router batch submit FILE.jsonl [--out RESULTS.jsonl] [--no-wait]
+                           [--display-name NAME] [--store DIR] [--poll-every SECONDS]
+                           [--lane LANE] [--max-requeues N] [--config FILE]
+                           [--live | --simulated]
+    lc-gemini-router batch status ID [--store DIR] [--config FILE]
+    lc-gemini-router batch results ID [--out RESULTS.jsonl] [--no-requeue] [--store DIR]
+                                  [--config FILE]
+    lc-gemini-router batch cancel ID [--store DIR] [--config FILE]
 
-Without ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) ``demo`` and ``route`` run against
-an embedded loopback simulator, and say so. User mistakes end with exit code 2 and
-one line on stderr; a lane that fails for good ends with exit code 1.
+Without ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) ``demo``, ``route`` and ``batch
+submit`` run against an embedded loopback simulator, and say so (``batch status``,
+``results`` and ``cancel`` need the live API). User mistakes end with exit code 2 and
+one line on stderr; a lane that fails for good ends with exit code 1; ``batch results``
+of a job not final yet ends with exit code 3.
 
 The output uses rich (the ``cli`` extra), imported only when a command runs.
 

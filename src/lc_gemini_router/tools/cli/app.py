@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import lc_gemini_router.tools.cli.batch as batch
 import lc_gemini_router.tools.cli.calibrate as calibrate
 import lc_gemini_router.tools.cli.demo as demo
 import lc_gemini_router.tools.cli.doctor as doctor
@@ -31,10 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Route LangChain calls between Gemini Flash-Lite and Pro, priced exactly.",
-        epilog="Without an API key, demo and route run on a local simulator and say so.",
+        epilog="Without an API key, demo, route and batch submit run on a local simulator "
+        "and say so.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (demo, route, prices, doctor, calibrate, evaluate, report):
+    for command in (demo, route, prices, doctor, calibrate, evaluate, report, batch):
         command.register(commands)
     return parser
 
