@@ -29,6 +29,7 @@ EXPECTED = (
     "02_agents_and_tools.ipynb",
     "03_cost_report.ipynb",
     "04_thresholds_from_data.ipynb",
+    "05_batch_lane.ipynb",
 )
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 CELL_TIMEOUT = 120
@@ -50,6 +51,23 @@ SHOWS = {
         r"^ModelRouterMiddleware +\{'answer': '\$0\.\d+ \(3 calls\)', 'classifier': ",
     ],
     "03_cost_report": [r"the handler's total to the last digit"],
+    # Routed at submit (rules, and the classifier for the rest), watched on the simulated
+    # clock, resumed by id, the failed item answered on its re-queue, then the bill.
+    "05_batch_lane": [
+        r"^ 5 pro +rule +Prove that there are infinitely many primes\.$",
+        r"^ 6 pro +classifier +Debug a race condition",
+        r"^classifier at submit: 4 calls, \$0\.\d+ \(standard tier\)$",
+        r"^t= +0s +PENDING +\{'PENDING': 10\}\n+t= +90s +RUNNING +\{'RUNNING': 10\}$",
+        r"^resumed lcgr-[0-9a-f]+ from the FileBatchStore: RUNNING, \{'RUNNING': 10\}$",
+        r"^t= +\d+s +PARTIALLY_SUCCEEDED +\{'SUCCEEDED': 9, 'failed': 1\}\n+"
+        r"t= +\d+s +PENDING +\{'SUCCEEDED': 9, 'PENDING': 1\}$",
+        r"^t= +\d+s +SUCCEEDED +\{'SUCCEEDED': 10\}$",
+        r"^ 6 pro +attempt 1 +batches/\w+ ",
+        r"^batch lane, routed +0\.\d+ +0\.\d+ +0\.\d+ +\d+\.\d%$",
+        r"^all-Pro, standard tier +0\.\d+ +0\.000000 +0\.\d+ +100\.0%$",
+        r"^tier discount \(the same answers, batch vs standard\): 50%$",
+        r"^standard tier, measured \$(\S+); handler's standard_cost \$\1\n+equal: True$",
+    ],
 }
 # Notebook 04, in three steps. Calibrate: the replay of the log at the threshold it ran
 # with gives its bill to the digit; the 25% target is met exactly (10 of 40 answers) at
@@ -97,6 +115,7 @@ CHARTS = {
     "03_cost_report": 3,
     # The MT-Bench curve (with the data), the bill against all-Pro, the escalation rate.
     "04_thresholds_from_data": 3,
+    "05_batch_lane": 0,
 }
 
 
@@ -153,7 +172,7 @@ def text_of(output: NotebookNode) -> str:
     return str(output.get("data", {}).get("text/plain", ""))
 
 
-def test_exactly_the_four_notebooks() -> None:
+def test_exactly_the_five_notebooks() -> None:
     assert tuple(path.name for path in PATHS) == EXPECTED
     assert sorted(SHOWS) == sorted(CHARTS) == [path.stem for path in PATHS]
 
