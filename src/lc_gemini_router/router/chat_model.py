@@ -381,6 +381,10 @@ class GeminiRouter(BaseChatModel):
             UnsupportedInputError, ConfigError: before any request is sent.
 
         Example:
+            >>> from lc_gemini_router import GeminiRouter
+            >>> router = GeminiRouter(api_key="k")
+            >>> type(router.batch_store).__name__  # where jobs are kept by default
+            'MemoryBatchStore'
             >>> job = router.submit_batch(["Label: 'great phone'"])  # doctest: +SKIP
             >>> results = job.wait(poll_every=30)  # doctest: +SKIP
         """
