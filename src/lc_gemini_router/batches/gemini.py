@@ -41,6 +41,7 @@ __all__ = [
     "prepare",
 ]
 
+_SIZE_MARGIN = 1.1
 _ENVELOPE_BYTES = 64 * 1024
 """Headroom for the body around the requests (names, brackets), so a job never lands
 just over the limit."""
@@ -52,10 +53,18 @@ class Prepared:
 
     key: str
     inline: types.InlinedRequest
-    rest: dict[str, Any]
-    """The request as REST JSON (``GenerateContentRequest``), for a JSONL line."""
     size: int
-    """Bytes of its JSON."""
+    """Bytes of its JSON, about: the SDK's field names, which its REST form shortens."""
+
+    def rest(self, client: Client) -> dict[str, Any]:
+        """The request as REST JSON (``GenerateContentRequest``), for a JSONL line."""
+        from google.genai import _common
+        from google.genai import batches as genai_batches
+
+        converted = genai_batches._InlinedRequest_to_mldev(client._api_client, self.inline)
+        data = _common.encode_unserializable_types(_common.convert_to_dict(converted))
+        request = data.get("request")
+        return dict(request) if isinstance(request, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,6 @@ def batch_client(llm: BaseChatModel, lane: str) -> Client:
 
 def prepare(
     llm: BaseChatModel,
-    client: Client,
     key: str,
     messages: list[BaseMessage],
     lane_kwargs: Mapping[str, Any],
@@ -100,21 +108,15 @@ def prepare(
     if isinstance(config, types.GenerateContentConfig):
         # Timeouts and retries are the client's, not part of a batch item.
         config = config.model_copy(update={"http_options": None})
-    inline = types.InlinedRequest(
+    # The parts are the SDK's own, already validated: validating them again took 1.8 ms
+    # of the ~2.4 ms an item cost to prepare.
+    inline = types.InlinedRequest.model_construct(
         contents=request["contents"], config=config, metadata={"key": key}
     )
-    rest = _rest_request(client, inline)
-    return Prepared(key, inline, rest, len(json.dumps(rest, separators=(",", ":"))))
-
-
-def _rest_request(client: Client, inline: types.InlinedRequest) -> dict[str, Any]:
-    from google.genai import _common
-    from google.genai import batches as genai_batches
-
-    converted = genai_batches._InlinedRequest_to_mldev(client._api_client, inline)
-    data = _common.encode_unserializable_types(_common.convert_to_dict(converted))
-    request = data.get("request")
-    return dict(request) if isinstance(request, dict) else {}
+    # The SDK converts the request to REST JSON when it sends it; converting it here
+    # too (for its exact size) doubled the cost of a submission.
+    size = len(inline.model_dump_json(exclude_none=True))
+    return Prepared(key, inline, size)
 
 
 def create_job(
@@ -130,7 +132,8 @@ def create_job(
     if _fits_inline(requests, inline_limit):
         src = [r.inline for r in requests]
         return _name(client.batches.create(model=model, src=src, config=config)), "inline"
-    uploaded = client.files.upload(file=_jsonl(requests), config=_upload_config(display_name))
+    file = _jsonl(requests, client)
+    uploaded = client.files.upload(file=file, config=_upload_config(display_name))
     job = client.batches.create(model=model, src=str(uploaded.name), config=config)
     return _name(job), "file"
 
@@ -149,22 +152,27 @@ async def acreate_job(
     if _fits_inline(requests, inline_limit):
         src = [r.inline for r in requests]
         return _name(await batches.create(model=model, src=src, config=config)), "inline"
-    uploaded = await files.upload(file=_jsonl(requests), config=_upload_config(display_name))
+    file = _jsonl(requests, client)
+    uploaded = await files.upload(file=file, config=_upload_config(display_name))
     job = await batches.create(model=model, src=str(uploaded.name), config=config)
     return _name(job), "file"
 
 
 def _fits_inline(requests: Sequence[Prepared], limit: int) -> bool:
-    return sum(r.size for r in requests) + _ENVELOPE_BYTES <= limit
+    # REST names are no longer than the SDK's; the margin covers each item's wrapping.
+    return sum(r.size for r in requests) * _SIZE_MARGIN + _ENVELOPE_BYTES <= limit
 
 
 def _upload_config(display_name: str) -> types.UploadFileConfig:
     return types.UploadFileConfig(mime_type="jsonl", display_name=f"{display_name}.jsonl")
 
 
-def _jsonl(requests: Sequence[Prepared]) -> io.BytesIO:
+def _jsonl(requests: Sequence[Prepared], client: Client) -> io.BytesIO:
     """The JSONL input file: one ``{"key", "request"}`` line per request."""
-    lines = (json.dumps({"key": r.key, "request": r.rest}, separators=(",", ":")) for r in requests)
+    lines = (
+        json.dumps({"key": r.key, "request": r.rest(client)}, separators=(",", ":"))
+        for r in requests
+    )
     return io.BytesIO(("\n".join(lines) + "\n").encode())
 
 

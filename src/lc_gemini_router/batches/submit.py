@@ -137,7 +137,7 @@ def requeue_groups(router: GeminiRouter, record: BatchRecord) -> Groups:
             messages = messages_from_dict(item.messages)
             call = router.prepare_call(messages, {**record.kwargs, "lane": item.lane})
             kwargs = call.kwargs_for(item.lane)
-            prepared = prepare(llm, batch_client(llm, item.lane), key, messages, kwargs)
+            prepared = prepare(llm, key, messages, kwargs)
             groups.setdefault((item.model, part.attempt + 1), (item.lane, []))[1].append(prepared)
     return groups
 
@@ -175,13 +175,14 @@ def _plan(
     job_id = f"lcgr-{uuid.uuid4().hex}"
     items: list[BatchItem] = []
     groups: Groups = {}
-    clients: dict[str, Any] = {}
+    checked: set[str] = set()
     for index, (call, (decision, outcome)) in enumerate(zip(calls, decided, strict=True)):
         key = str(index)
         messages = strip_foreign_signatures(call.request.messages, decision.model)
         llm = router.lane_set.for_call(call.config, decision.lane)
-        client = clients.get(decision.lane) or batch_client(llm, decision.lane)
-        clients[decision.lane] = client
+        if decision.lane not in checked:  # a ConfigError before any job is created
+            batch_client(llm, decision.lane)
+            checked.add(decision.lane)
         report = classifier_report(outcome, router.config.classifier.model, router.catalog)
         items.append(
             BatchItem(
@@ -193,7 +194,7 @@ def _plan(
                 classifier=report,
             )
         )
-        prepared = prepare(llm, client, key, messages, call.kwargs_for(decision.lane))
+        prepared = prepare(llm, key, messages, call.kwargs_for(decision.lane))
         groups.setdefault((decision.model, 0), (decision.lane, []))[1].append(prepared)
     record = BatchRecord(
         id=job_id,
