@@ -22,6 +22,8 @@ import pytest
 
 import lc_gemini_router
 import lc_gemini_router.tools.cli.batch as batch_cli
+import lc_gemini_router.tools.cli.batch.display as batch_display
+import lc_gemini_router.tools.cli.batch.jobs as batch_jobs
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from lc_gemini_router.tools.cli.common import PROG
 from lc_gemini_router.tools.formatting import usd
@@ -244,7 +246,7 @@ def test_waiting_shows_items_per_state_on_every_poll_and_requeues_failures(
         pauses.append(seconds)
         live_sim.batches.advance(seconds)
 
-    monkeypatch.setattr(batch_cli, "_sleep", advance)
+    monkeypatch.setattr(batch_display, "_sleep", advance)
     _write(Path("prompts.jsonl"), REQUESTS)
 
     code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl", "--poll-every", "40")
@@ -275,7 +277,7 @@ def test_the_progress_display_on_a_terminal_is_a_bar_refreshed_per_poll(
 ) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich takes the output for a terminal
     live_sim.batches.pending_seconds = 30
-    monkeypatch.setattr(batch_cli, "_sleep", live_sim.batches.advance)
+    monkeypatch.setattr(batch_display, "_sleep", live_sim.batches.advance)
     _write(Path("prompts.jsonl"), REQUESTS)
 
     code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl", "--poll-every", "30")
@@ -486,9 +488,9 @@ def test_poll_every_and_max_requeues_are_checked_by_the_parser(
 def test_transport_errors_of_any_http_client_google_genai_uses_are_told_apart() -> None:
     import httpx
 
-    assert batch_cli._transport_error(httpx.ConnectError("refused"))
-    assert batch_cli._transport_error(ConnectionRefusedError())
-    assert not batch_cli._transport_error(ValueError("a bug"))
+    assert batch_jobs._transport_error(httpx.ConnectError("refused"))
+    assert batch_jobs._transport_error(ConnectionRefusedError())
+    assert not batch_jobs._transport_error(ValueError("a bug"))
 
 
 def test_results_sends_failed_items_again_first_and_counts_what_was_collected_before(
@@ -524,7 +526,7 @@ def test_interrupting_the_wait_leaves_the_job_to_collect_later(
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch_cli, "_sleep", interrupt)
+    monkeypatch.setattr(batch_display, "_sleep", interrupt)
     _write(Path("prompts.jsonl"), REQUESTS)
     code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl")
     assert code == 130
