@@ -382,3 +382,33 @@ def test_abatch_with_lane_batch(sim: GeminiSimulator) -> None:
     outputs = asyncio.run(main())
     assert [o.text for o in outputs] == [f"{LITE} answers"] * 2
     assert len(_billed(sim, LITE)) == 2
+
+
+def test_a_tracer_sees_each_collected_answer_as_a_run_of_the_model_that_answered(
+    sim: GeminiSimulator,
+) -> None:
+    from langchain_core.tracers.base import BaseTracer
+    from langchain_core.tracers.schemas import Run
+
+    class Capture(BaseTracer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.roots: list[Run] = []
+
+        def _persist_run(self, run: Run) -> None:
+            self.roots.append(run)
+
+    router = live_router(sim)
+    job = router.submit_batch(["Translate one", "Solve riddle two"])
+    tracer = Capture()
+    job.wait(poll_every=0, sleep=_no_sleep, config={"callbacks": [tracer]})
+    runs = sorted(
+        tracer.roots, key=lambda run: run.extra["metadata"]["lc_gemini_router_batch"]["key"]
+    )
+    assert [run.extra["metadata"]["ls_model_name"] for run in runs] == [LITE, PRO]
+    assert {run.extra["metadata"]["lc_gemini_router_service_tier"] for run in runs} == {"batch"}
+    assert {run.extra["metadata"]["ls_provider"] for run in runs} == {"google_genai"}
+    # LangSmith reads the answer's token usage from the run's output message.
+    usage = runs[1].outputs["generations"][0][0]["message"]["kwargs"]["usage_metadata"]
+    assert usage["input_tokens"] == 500 and usage["output_tokens"] == 400
+    router.close()
