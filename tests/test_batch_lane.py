@@ -409,6 +409,7 @@ def test_a_tracer_sees_each_collected_answer_as_a_run_of_the_model_that_answered
     assert {run.extra["metadata"]["lc_gemini_router_service_tier"] for run in runs} == {"batch"}
     assert {run.extra["metadata"]["ls_provider"] for run in runs} == {"google_genai"}
     # LangSmith reads the answer's token usage from the run's output message.
-    usage = runs[1].outputs["generations"][0][0]["message"]["kwargs"]["usage_metadata"]
+    outputs = runs[1].outputs or {}
+    usage = outputs["generations"][0][0]["message"]["kwargs"]["usage_metadata"]
     assert usage["input_tokens"] == 500 and usage["output_tokens"] == 400
     router.close()
