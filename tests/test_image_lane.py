@@ -101,3 +101,40 @@ def test_without_an_image_lane_the_classifier_is_not_asked_about_images(
     answer = live_router(sim).invoke("Please explain the riddle of the sphinx")
     assert answer.response_metadata["lc_gemini_router"]["decision"]["lane"] == "pro"
     assert "wants_image" not in json.dumps(sim.requests[0].response_schema)
+
+
+def test_budgets_hold_an_image_request_at_its_size_times_its_candidates(
+    sim: GeminiSimulator,
+) -> None:
+    from lc_gemini_router import Budget, BudgetExceededError
+
+    router = live_router(
+        sim, config=WITH_IMAGE_LANE, budgets=[Budget(limit="0.10", on_exceed="refuse")]
+    )
+    modalities = ["TEXT", "IMAGE"]
+    text_cap = {"max_output_tokens": 100}
+    with pytest.raises(BudgetExceededError) as refused:
+        router.invoke(
+            "a lighthouse",
+            response_modalities=modalities,
+            generation_config=text_cap,
+            image_config={"image_size": "4K"},
+            n=2,
+        )
+    # Prompt bound 20 tokens (12 bytes + 8), 100 text tokens, 2 x 2,520 image tokens (4K):
+    needed = (20 * Decimal("0.25") + 100 * Decimal("1.50") + 2 * 2520 * Decimal("60")) / 10**6
+    assert refused.value.needed == needed == Decimal("0.302555")
+    assert sim.requests == []
+    # One 1K image fits: $0.067355 is held, then the exact cost settled.
+    sim.script(IMAGE, SimReply(text="here", images=["1K"], prompt_tokens=10, output_tokens=5))
+    answer = router.invoke(
+        "a lighthouse",
+        response_modalities=modalities,
+        generation_config=text_cap,
+        image_config={"image_size": "1K"},
+    )
+    (status,) = router.budget_status()
+    assert status.spent == Decimal(
+        answer.response_metadata["lc_gemini_router"]["cost"]["total_cost"]
+    )
+    assert status.reserved == 0

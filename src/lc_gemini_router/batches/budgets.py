@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lc_gemini_router.budgets.accounts import Hold
-from lc_gemini_router.budgets.estimate import output_cap, prompt_bound, worst_case
+from lc_gemini_router.budgets.estimate import image_cap, output_cap, prompt_bound, worst_case
 from lc_gemini_router.budgets.guard import BudgetGuard, refusal
 from lc_gemini_router.pricing.catalog import default_catalog
 from lc_gemini_router.router.calls import Call
@@ -57,8 +57,10 @@ def check_fits(
         llm = router.lane_set.for_call(call.config, decision.lane)
         tools = call.lane_kwargs.get("tools") or ()
         prompt = prompt_bound(call.request.messages, tools)
-        cap = output_cap(llm, call.lane_kwargs)
-        total += worst_case(decision.model, prompt, cap, catalog, "batch").total
+        kwargs = call.kwargs_for(decision.lane)
+        cap = output_cap(llm, kwargs)
+        images = image_cap(decision.model, llm, kwargs, catalog)
+        total += worst_case(decision.model, prompt, cap, catalog, "batch", images).total
     ledger, accounts = router.budget_ledger, guard.accounts
     assert ledger is not None  # the router makes one whenever it has budgets
     hold = Hold(f"{job_id}:submit", total)

@@ -7,8 +7,10 @@ message for role markers and :data:`ATTACHMENT_TOKENS` for each image or file.
 Output: the lane's ``max_output_tokens`` (per call, else the model's, else its
 profile's, else Gemini's 65,536), which caps thinking too, plus an explicit
 ``thinking_budget``. Both are priced at the lane's rates for the service tier, at the
-long-context rates when the prompt bound passes the model's threshold, and output at
-the image rate when that is higher. Settlement later counts the exact cost and
+long-context rates when the prompt bound passes the model's threshold. An image model
+may also return an image per candidate: of the requested ``image_size``, else of the
+largest size class the catalog lists, at the image rate (none when the call's
+``response_modalities`` leave IMAGE out). Settlement later counts the exact cost and
 releases the rest, so the bound only decides what fits, never what is billed.
 
 Example:
@@ -41,6 +43,7 @@ __all__ = [
     "GEMINI_MAX_OUTPUT",
     "MESSAGE_OVERHEAD",
     "WorstCase",
+    "image_cap",
     "output_cap",
     "prompt_bound",
     "worst_case",
@@ -124,12 +127,36 @@ def output_cap(model: BaseChatModel, kwargs: Mapping[str, Any]) -> int:
     return cap + (thinking or 0)
 
 
+def image_cap(
+    model_id: str, model: BaseChatModel, kwargs: Mapping[str, Any], catalog: PriceCatalog
+) -> int:
+    """The most image output tokens one call can return (0 for a model with no images)."""
+    entry = catalog.get(model_id, warn=False)
+    sizes = entry.image_tokens if entry is not None else {}
+    if not sizes:
+        return 0
+    modalities = kwargs.get("response_modalities") or getattr(model, "response_modalities", None)
+    if modalities and not any(str(getattr(m, "value", m)).upper() == "IMAGE" for m in modalities):
+        return 0
+    config = kwargs.get("image_config") or getattr(model, "image_config", None) or {}
+    size = config.get("image_size") if isinstance(config, Mapping) else None
+    tokens = sizes[size] if size in sizes else max(sizes.values())
+    candidates = (
+        _positive(kwargs.get("n"))
+        or _positive(kwargs.get("candidate_count"))
+        or _positive(getattr(model, "n", None))
+        or 1
+    )
+    return tokens * candidates
+
+
 def worst_case(
     model: str,
     prompt_tokens: int,
     output_tokens: int,
     catalog: PriceCatalog,
     tier: ServiceTier = "standard",
+    image_tokens: int = 0,
 ) -> WorstCase:
     """The most ``prompt_tokens`` in and ``output_tokens`` out can cost on ``model``.
 
@@ -148,11 +175,14 @@ def worst_case(
     if rates.input is None or rates.output is None:  # a model listed without a price
         msg = f"no {tier} price for model {model!r}: a budget cannot cover an unpriced call"
         raise ConfigError(msg)
-    out_rate = max(rates.output, rates.image_output or Decimal(0))
+    if image_tokens and rates.image_output is None:
+        msg = f"no {tier} image price for model {model!r}: a budget cannot cover its images"
+        raise ConfigError(msg)
+    image_cost = image_tokens * (rates.image_output or Decimal(0))
     return WorstCase(
         model=entry.id,
         prompt_tokens=prompt_tokens,
-        output_tokens=output_tokens,
+        output_tokens=output_tokens + image_tokens,
         input_cost=prompt_tokens * rates.input / _MILLION,
-        output_cost=output_tokens * out_rate / _MILLION,
+        output_cost=(output_tokens * rates.output + image_cost) / _MILLION,
     )

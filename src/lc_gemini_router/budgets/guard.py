@@ -32,7 +32,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from lc_gemini_router.budgets.accounts import Account, AccountState, Grant, Hold, usd
-from lc_gemini_router.budgets.estimate import WorstCase, output_cap, prompt_bound, worst_case
+from lc_gemini_router.budgets.estimate import (
+    WorstCase,
+    image_cap,
+    output_cap,
+    prompt_bound,
+    worst_case,
+)
 from lc_gemini_router.budgets.spec import Budget, scope_key
 from lc_gemini_router.budgets.status import BudgetStatus, account_of
 from lc_gemini_router.callbacks.payloads import StreamTally
@@ -197,7 +203,8 @@ class BudgetGuard:
             return self._noted(decision)
         call = self._checked_call()
         model = self.router.lane_set.for_call(call.config, decision.lane)
-        held = self._held(decision.lane, model, call.request.messages, call.lane_kwargs)
+        kwargs = call.kwargs_for(decision.lane)  # an image lane: its images too
+        held = self._held(decision.lane, model, call.request.messages, kwargs)
         grant = yield from self._reserve([held])
         if grant.ok:
             self._lane = held
@@ -329,7 +336,9 @@ class BudgetGuard:
         tools = kwargs.get("tools") or ()
         catalog = self.router.catalog or default_catalog()
         prompt = prompt_bound(messages, tools)
-        worst = worst_case(model_id, prompt, output_cap(model, kwargs), catalog, self._tier)
+        images = image_cap(model_id, model, kwargs, catalog)
+        cap = output_cap(model, kwargs)
+        worst = worst_case(model_id, prompt, cap, catalog, self._tier, images)
         self._count += 1
         return _Held(Hold(f"{self._run}:{self._count}", worst.total), lane, worst)
 
