@@ -36,6 +36,8 @@ def test_the_listing_flags_unverified_prices(
         for line in capsys.readouterr().out.splitlines()
         if "│" in line
     }
-    for model in ("gemini-4-argon", "gemini-3.8-flash", "gemini-3.5-flash-lite"):
+    # Third-party pages only: the newer models, and two whose quotes are not Google's.
+    secondary = ("gemini-4-argon", "gemini-3.8-flash", "gemini-3.5-flash-lite")
+    for model in (*secondary, "gemini-3.5-flash", "gemini-3-flash-preview"):
         assert "unverified: secondary sources" in rows[model]
     assert "unverified" not in rows["gemini-3.1-flash-lite"]
