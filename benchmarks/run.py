@@ -29,7 +29,7 @@ from benchmarks.agents import agent_rows, run_agents
 from benchmarks.common import REPO_ROOT, Goal, Sizes, default_data_dir, jsonable, machine_info
 from benchmarks.economics import AVOIDED_GOAL, CLASSIFIER_SHARE_GOAL, rules_precision, run_economics
 from benchmarks.latency import SPECULATIVE_GOAL, run_latency
-from benchmarks.load import CLASSIFIED_GOAL, run_load
+from benchmarks.load import CLASSIFIED_GOAL, RETAINED_GOAL, run_load
 from benchmarks.overhead import LOOPBACK_GOALS, run_overhead
 from benchmarks.scale import MEMORY_GOAL, WALL_GOAL, run_scale
 
@@ -58,6 +58,9 @@ def _load_goals(load: dict[str, Any]) -> list[Goal]:
             goals.append(_at_least(f"{name} decided by the classifier", share, CLASSIFIED_GOAL))
             exact = figures["totals_equal"]
             goals.append(Goal(f"{name}: handler total = simulator billing", exact, "True", exact))
+            kept = figures.get("second_burst_retained_bytes")
+            if kept is not None:  # bounded tables only: flat in the number of calls
+                goals.append(_at_most(f"{name}: bytes kept after them", kept, RETAINED_GOAL, " B"))
     return goals
 
 

@@ -129,6 +129,8 @@ def test_load_figures(run: tuple[dict[str, Any], str]) -> None:
         assert figures["classified_share"] >= 0.95, mode
         assert figures["totals_equal"] is True
         assert Decimal(figures["handler_total"]) == Decimal(figures["simulator_billed"]) > 0
+        assert figures["second_burst_classified_share"] >= 0.95, mode
+        assert 0 < figures["second_burst_retained_bytes"] <= figures["second_burst_peak_bytes"]
 
 
 def test_goals_and_table(run: tuple[dict[str, Any], str]) -> None:
