@@ -413,3 +413,30 @@ def test_a_tracer_sees_each_collected_answer_as_a_run_of_the_model_that_answered
     usage = outputs["generations"][0][0]["message"]["kwargs"]["usage_metadata"]
     assert usage["input_tokens"] == 500 and usage["output_tokens"] == 400
     router.close()
+
+
+def test_jobs_created_before_a_failure_are_stored_and_collected(sim: GeminiSimulator) -> None:
+    from langchain_google_genai import ChatGoogleGenerativeAI
+
+    from lc_gemini_router import ApiVersionWarning, BatchError
+
+    # A Pro lane on v1, where Gemini serves no batch endpoint: its job cannot be made.
+    pro = ChatGoogleGenerativeAI(
+        model=PRO, google_api_key="test", base_url=sim.base_url, api_version="v1"
+    )
+    with pytest.warns(ApiVersionWarning):
+        router = live_router(sim, pro=pro)
+    prompts = ["Translate one", "Solve riddle two", "Translate three"]
+    with pytest.raises(BatchError, match="failed after 1 of them were created") as failed:
+        router.submit_batch(prompts)
+    job_id = str(failed.value).split("'")[1]
+    job = router.batch_job(job_id)  # stored, with the lite job that exists
+    assert [part.model for part in job.record.parts] == [LITE]
+    with get_gemini_cost_callback() as cb:
+        results = job.wait(poll_every=0, sleep=_no_sleep)
+    assert [type(r).__name__ for r in results] == ["AIMessage", "BatchItemError", "AIMessage"]
+    unsent = results[1]
+    assert isinstance(unsent, BatchItemError) and unsent.attempts == 0
+    assert "never sent (job NOT_CREATED)" in str(unsent)
+    assert cb.total_cost == 2 * LITE_BATCH  # the lite items Gemini ran, priced once
+    router.close()

@@ -304,9 +304,9 @@ class BatchItemError(BatchError):
         self.attempts = attempts
         self.job_state = job_state
         what = f"{code} {status}: " if code is not None and status else ""
-        tries = "once" if attempts == 1 else f"{attempts} times"
+        tries = {0: "never sent", 1: "sent once"}.get(attempts, f"sent {attempts} times")
         super().__init__(
-            f"batch request {index} (key {key!r}) failed, sent {tries} "
+            f"batch request {index} (key {key!r}) failed, {tries} "
             f"(job {job_state}): {what}{message}"
         )
 

@@ -173,16 +173,20 @@ class BatchJob:
         """
         before = len(self.record.parts)
         groups = requeue_groups(self._router, self.record)
-        create_parts(self._router, self.record, groups, self.record.inline_limit)
-        self._store.save(self.record)
+        try:
+            create_parts(self._router, self.record, groups, self.record.inline_limit)
+        finally:  # the jobs created before a failure are kept, to be collected
+            self._store.save(self.record)
         return sum(len(part.keys) for part in self.record.parts[before:])
 
     async def arequeue_failed(self) -> int:
         """:meth:`requeue_failed` through the async client."""
         before = len(self.record.parts)
         groups = requeue_groups(self._router, self.record)
-        await acreate_parts(self._router, self.record, groups, self.record.inline_limit)
-        await asyncio.to_thread(self._store.save, self.record)
+        try:
+            await acreate_parts(self._router, self.record, groups, self.record.inline_limit)
+        finally:
+            await asyncio.to_thread(self._store.save, self.record)
         return sum(len(part.keys) for part in self.record.parts[before:])
 
     def cancel(self) -> BatchState:
@@ -299,7 +303,10 @@ class BatchJob:
         results: list[BatchResult] = []
         latest = self.record.latest_parts()
         for index, item in enumerate(self.record.items):
-            part = latest[item.key]  # every item is in a part once submitted
+            part = latest.get(item.key)
+            if part is None:  # its Gemini job could not be created
+                results.append(_unsent(index, item.key))
+                continue
             outcome = self._outcome(part, item.key)
             if outcome is None or outcome.response is None:
                 results.append(_item_error(index, item.key, part, outcome))
@@ -437,6 +444,16 @@ class _Backoff:
     def restart(self) -> None:
         """New jobs were created (a re-queue): poll them soon again."""
         self.delay = self.first
+
+
+def _unsent(index: int, key: str) -> BatchItemError:
+    return BatchItemError(
+        key=key,
+        index=index,
+        message="creating its Gemini batch job failed (see submit_batch's error)",
+        attempts=0,
+        job_state="NOT_CREATED",
+    )
 
 
 def _item_error(

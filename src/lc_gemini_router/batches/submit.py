@@ -32,7 +32,7 @@ from lc_gemini_router.batches.submission import Submission
 from lc_gemini_router.callbacks.payloads import classifier_report
 from lc_gemini_router.classify.classifier import ClassifierOutcome
 from lc_gemini_router.engine import aresult_of, result_of
-from lc_gemini_router.errors import UnsupportedInputError
+from lc_gemini_router.errors import BatchError, UnsupportedInputError
 from lc_gemini_router.router.calls import Call
 from lc_gemini_router.router.pipeline import route_flow
 from lc_gemini_router.router.runs import standalone_parent
@@ -74,7 +74,10 @@ def submit(router: GeminiRouter, request: Submission) -> BatchRecord:
         decided = list(pool.map(route, calls))
     record, groups = _plan(router, request, calls, decided, kwargs)
     check_fits(router, record.id, calls, [d for d, _ in decided], parent)
-    create_parts(router, record, groups, request.inline_limit)
+    try:
+        create_parts(router, record, groups, request.inline_limit)
+    except Exception as exc:
+        raise _partly_created(router, record, exc) from exc
     return record
 
 
@@ -93,8 +96,28 @@ async def asubmit(router: GeminiRouter, request: Submission) -> BatchRecord:
     record, groups = _plan(router, request, calls, decided, kwargs)
     decisions = [d for d, _ in decided]
     await asyncio.to_thread(check_fits, router, record.id, calls, decisions, parent)
-    await acreate_parts(router, record, groups, request.inline_limit)
+    try:
+        await acreate_parts(router, record, groups, request.inline_limit)
+    except Exception as exc:
+        raise _partly_created(router, record, exc) from exc
     return record
+
+
+def _partly_created(router: GeminiRouter, record: BatchRecord, error: Exception) -> Exception:
+    """The error to raise when creating the jobs failed: with none created, ``error``
+    itself; else a BatchError naming the job, stored with the Gemini jobs that exist
+    (they run and bill, so they must stay collectable)."""
+    if not record.parts:
+        return error
+    assert router.batch_store is not None  # set by the router's validator
+    router.batch_store.save(record)
+    made = len(record.parts)
+    msg = (
+        f"batch job {record.id!r}: creating its Gemini jobs failed after {made} of them "
+        f"were created ({type(error).__name__}: {error}); it is stored with those: "
+        f"router.batch_job({record.id!r}) collects them"
+    )
+    return BatchError(msg)
 
 
 Groups = dict[tuple[str, int], tuple[str, list[Prepared]]]
