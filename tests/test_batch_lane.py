@@ -246,6 +246,8 @@ def test_bad_batch_input_is_refused_before_any_request(sim: GeminiSimulator) -> 
         router.submit_batch(["fine"], lane="lite", cached_content="cachedContents/abc")
     with pytest.raises(UnknownBatchJobError, match="no batch job 'lcgr-missing'"):
         router.batch_job("lcgr-missing")
+    with pytest.raises(ConfigError, match="lane 'batch' is the Gemini Batch API"):
+        router.invoke("fine", lane="batch")
     assert sim.requests == []
     router.close()
 
@@ -258,6 +260,9 @@ def test_a_job_submitted_on_the_simulator_is_stored_before_submit_returns(
     stored = router.batch_store.load(job.id)  # type: ignore[union-attr]
     assert stored is not None and stored.parts[0].name == job.gemini_jobs[0]
     assert job.gemini_jobs[0].startswith("batches/")
+    # lane="batch" says what submit_batch does anyway: the inputs are routed as usual.
+    routed = router.submit_batch(["Solve the riddle"], lane="batch")
+    assert routed.record.items[0].lane == "pro"
     router.close()
 
 

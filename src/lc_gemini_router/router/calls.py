@@ -104,6 +104,13 @@ def prepare(
         lane = next((n for n, m in config.lanes.items() if m == model_id), None)
         if lane is None:  # a model no lane has: the pro lane answers on it
             lane, config = "pro", config.with_overrides({"pro_model": model_id})
+    if lane == "batch" and lane not in config.lanes:
+        msg = (
+            "lane 'batch' is the Gemini Batch API, whose answers take up to 24 h: use "
+            "router.batch(inputs, lane='batch') or submit_batch(); invoke and stream "
+            "answer at once"
+        )
+        raise ConfigError(msg)
     if lane is not None and lane not in config.lanes:
         raise UnknownLaneError(str(lane), tuple(config.lanes))
     _check_lane_overrides(config, base, ready, catalog)

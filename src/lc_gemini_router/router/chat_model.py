@@ -56,7 +56,7 @@ from lc_gemini_router.api_versions import (
     lane_api_version,
 )
 from lc_gemini_router.batches.records import INLINE_LIMIT_BYTES
-from lc_gemini_router.batches.runnable import batch_arguments, batch_outputs
+from lc_gemini_router.batches.runnable import BATCH_LANE, batch_arguments, batch_outputs
 from lc_gemini_router.batches.stores import BatchStore, MemoryBatchStore
 from lc_gemini_router.batches.submission import Submission
 from lc_gemini_router.budgets.ledger import MemoryLedger
@@ -487,6 +487,8 @@ class GeminiRouter(BaseChatModel):
         if isinstance(max_requeues, bool) or not isinstance(max_requeues, int) or max_requeues < 0:
             msg = f"max_requeues must be a whole number >= 0, not {max_requeues!r}"
             raise ConfigError(msg)
+        if kwargs.get("lane") == BATCH_LANE:  # every submitted input is on it
+            del kwargs["lane"]
         if "tools" in kwargs:
             kwargs["tools"] = format_tools(kwargs["tools"])
         return Submission(list(inputs), kwargs, display_name, max_requeues, config, inline_limit)
