@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.schemas import Run
+
 from lc_gemini_router import GeminiRouter, RouterConfig
 from lc_gemini_router.classify.classifier import wire_answer
 from lc_gemini_router.classify.prompt import read_classifier_input
@@ -97,3 +100,14 @@ def live_router(sim: GeminiSimulator, **kwargs: Any) -> GeminiRouter:
     return GeminiRouter(
         config=config, api_key="test", base_url=sim.base_url, max_retries=1, **kwargs
     )
+
+
+class CaptureTracer(BaseTracer):
+    """A LangChain tracer that keeps the root runs it would send (to LangSmith, say)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.roots: list[Run] = []
+
+    def _persist_run(self, run: Run) -> None:
+        self.roots.append(run)

@@ -37,7 +37,7 @@ from lc_gemini_router import (
 from lc_gemini_router.batches import BatchState, FileBatchStore
 from lc_gemini_router.keys import ROUTER_METADATA_KEY
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
-from tests.routing_kit import LITE, PRO, Backend, live_router
+from tests.routing_kit import LITE, PRO, Backend, CaptureTracer, live_router
 
 MILLION = Decimal(1_000_000)
 # Batch rates per 1M tokens (prices.toml): lite 0.125 in / 0.75 out, Pro 1.00 / 6.00.
@@ -392,20 +392,9 @@ def test_abatch_with_lane_batch(sim: GeminiSimulator) -> None:
 def test_a_tracer_sees_each_collected_answer_as_a_run_of_the_model_that_answered(
     sim: GeminiSimulator,
 ) -> None:
-    from langchain_core.tracers.base import BaseTracer
-    from langchain_core.tracers.schemas import Run
-
-    class Capture(BaseTracer):
-        def __init__(self) -> None:
-            super().__init__()
-            self.roots: list[Run] = []
-
-        def _persist_run(self, run: Run) -> None:
-            self.roots.append(run)
-
     router = live_router(sim)
     job = router.submit_batch(["Translate one", "Solve riddle two"])
-    tracer = Capture()
+    tracer = CaptureTracer()
     job.wait(poll_every=0, sleep=_no_sleep, config={"callbacks": [tracer]})
     runs = sorted(
         tracer.roots, key=lambda run: run.extra["metadata"]["lc_gemini_router_batch"]["key"]

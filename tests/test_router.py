@@ -42,6 +42,7 @@ from lc_gemini_router import (
 )
 from lc_gemini_router.keys import CLASSIFIER_TAG
 from tests.fakes import FakeClassifierModel, UsageFakeChatModel
+from tests.routing_kit import CaptureTracer
 
 HARD = {"difficulty": 0.9, "needs_tools": False, "category": "reasoning"}
 LITE_COST = Decimal("0.000275")  # 500 in / 100 out on Flash-Lite
@@ -493,18 +494,7 @@ def test_cost_log_ties_each_classifier_call_to_its_answer(tmp_path: Any) -> None
 
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
 def test_tracer_sees_the_chosen_model_and_google_genai(mode: str) -> None:
-    from langchain_core.tracers.base import BaseTracer
-    from langchain_core.tracers.schemas import Run
-
-    class Capture(BaseTracer):
-        def __init__(self) -> None:
-            super().__init__()
-            self.roots: list[Run] = []
-
-        def _persist_run(self, run: Run) -> None:
-            self.roots.append(run)
-
-    tracer = Capture()
+    tracer = CaptureTracer()
     router = make_router()
     if mode == "invoke":
         router.invoke("solve the riddle", config={"callbacks": [tracer]})
