@@ -111,15 +111,19 @@ class CallPricer:
             # would ask the image model for an image all the same.
             reference_model = None
             if cost is not None and reference and info.role == ROLE_ANSWER:
-                reference_model = model if reply.images else self.reference_model
-                if reference_model:
+                if reply.images:
+                    reference_cost = cost
+                elif self.reference_model:
+                    reference_model = self.reference_model
                     reference_cost = self._price(
                         reference_model, reply, tier, free_queries, when, warn=False
                     )
             # Another tier is also priced at standard rates, so both discounts show.
             if cost is not None and tier != "standard":
                 standard = self._price(model, reply, "standard", free_queries, when, warn=False)
-                if reference_cost is not None and reference_model:
+                if reference_cost is cost:  # an image answer, its own reference
+                    standard_reference = standard
+                elif reference_cost is not None and reference_model:
                     standard_reference = self._price(
                         reference_model, reply, "standard", free_queries, when, warn=False
                     )
