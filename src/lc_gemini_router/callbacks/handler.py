@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -290,8 +289,16 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
 
     # -- internals ------------------------------------------------------------------
 
-    def _info(self, role: str, tier: str, router_run: str | None, model: str | None) -> RunInfo:
-        return RunInfo(role, tier, router_run, model, self._clock())
+    def _info(
+        self,
+        role: str,
+        tier: str,
+        router_run: str | None,
+        model: str | None,
+        started: float | None = None,
+    ) -> RunInfo:
+        """A run's facts; ``started`` (the call's time) defaults to now."""
+        return RunInfo(role, tier, router_run, model, self._clock() if started is None else started)
 
     def _start(self, run_id: UUID, tags: list[str] | None, metadata: dict[str, Any] | None) -> None:
         meta = metadata or {}
@@ -301,15 +308,16 @@ class GeminiCostCallbackHandler(CostLedger, BaseCallbackHandler):
         tier = meta.get(SERVICE_TIER_METADATA_KEY, self.service_tier)
         router_run = meta.get(ROUTER_RUN_METADATA_KEY)
         model = meta.get("ls_model_name")
+        called = meta.get(CALL_TIME_METADATA_KEY)  # a batch answer: made when submitted
         info = self._info(
             role,
             str(tier),
             router_run if isinstance(router_run, str) else None,
             model if isinstance(model, str) and model else None,
+            float(called)
+            if isinstance(called, (int, float)) and not isinstance(called, bool)
+            else None,
         )
-        called = meta.get(CALL_TIME_METADATA_KEY)
-        if isinstance(called, (int, float)) and not isinstance(called, bool):
-            info = dataclasses.replace(info, started=float(called))
         with self._lock:
             self._runs.setdefault(run_id, info)
 
