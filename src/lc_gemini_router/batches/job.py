@@ -317,13 +317,14 @@ class BatchJob:
         fresh = self._store.claim(self.id, list(answers)) if answers else []
         if fresh:
             collected = {key: answers[key] for key in fresh}
-            self._report(config, collected)
-            self._charge(config, collected)
+            parent = standalone_parent(config)  # the caller's handlers and scope keys
+            self._report(parent, collected)
+            self._charge(parent, collected)
         return results
 
     def _charge(
         self,
-        config: RunnableConfig | None,
+        parent: Parent,
         answers: Mapping[str, tuple[AIMessage, dict[str, Any], BatchPart]],
     ) -> None:
         """Settle the budgets at each newly collected answer's exact cost."""
@@ -339,7 +340,7 @@ class BatchJob:
                 costs[key] = Decimal(total)
         first = self.record.items[0]
         call = router.prepare_call(messages_from_dict(first.messages), dict(self.record.kwargs))
-        charge(router, self.id, call, standalone_parent(config), costs)
+        charge(router, self.id, call, parent, costs)
 
     def _outcome(self, part: BatchPart, key: str) -> ItemOutcome | None:
         if not part.state.has_results:
@@ -367,11 +368,10 @@ class BatchJob:
 
     def _report(
         self,
-        config: RunnableConfig | None,
+        base: Parent,
         answers: Mapping[str, tuple[AIMessage, dict[str, Any], BatchPart]],
     ) -> None:
         """Each newly collected answer as a chat-model run on the callback stream."""
-        base = standalone_parent(config)
         if not base.handlers:
             return
         for key, (message, payload, part) in answers.items():
