@@ -22,25 +22,26 @@ from lc_gemini_router.errors import BatchItemError
 if TYPE_CHECKING:
     from lc_gemini_router.batches.job import BatchResult
 
-__all__ = ["BATCH_LANE", "batch_arguments", "batch_outputs"]
+__all__ = ["BATCH_LANE", "batch_outputs", "first_config", "wants_batch_lane"]
 
 BATCH_LANE = "batch"
 """``lane=`` value that sends ``batch()`` through the Gemini Batch API."""
 
 
-def batch_arguments(
+def first_config(config: RunnableConfig | Sequence[RunnableConfig] | None) -> RunnableConfig | None:
+    """The config a batch job runs with: one serves the whole job, the first of a list."""
+    return config if config is None or isinstance(config, dict) else next(iter(config), None)
+
+
+def wants_batch_lane(
     settings: RouterConfig,
     config: RunnableConfig | Sequence[RunnableConfig] | None,
     kwargs: Mapping[str, Any],
-) -> tuple[RunnableConfig | None, dict[str, Any]] | None:
-    """The run config and per-call arguments for the batch lane, or None when the call
-    does not ask for it. One config serves the whole job: the first of a list."""
-    first = config if config is None or isinstance(config, dict) else next(iter(config), None)
-    tags = set((first or {}).get("tags") or ())
-    if kwargs.get("lane") != BATCH_LANE and not settings.batch_tags & tags:
-        return None
-    rest = {k: v for k, v in kwargs.items() if not (k == "lane" and v == BATCH_LANE)}
-    return first, rest
+) -> bool:
+    """Whether a ``batch()`` call asks for the batch lane: ``lane="batch"``, or a run tag
+    in ``settings.batch_tags``."""
+    tags = set((first_config(config) or {}).get("tags") or ())
+    return kwargs.get("lane") == BATCH_LANE or bool(settings.batch_tags & tags)
 
 
 def batch_outputs(results: Sequence[BatchResult], *, return_exceptions: bool) -> list[AIMessage]:

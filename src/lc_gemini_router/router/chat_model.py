@@ -56,7 +56,12 @@ from lc_gemini_router.api_versions import (
     lane_api_version,
 )
 from lc_gemini_router.batches.records import INLINE_LIMIT_BYTES
-from lc_gemini_router.batches.runnable import BATCH_LANE, batch_arguments, batch_outputs
+from lc_gemini_router.batches.runnable import (
+    BATCH_LANE,
+    batch_outputs,
+    first_config,
+    wants_batch_lane,
+)
 from lc_gemini_router.batches.stores import BatchStore, MemoryBatchStore
 from lc_gemini_router.batches.submission import Submission
 from lc_gemini_router.budgets.ledger import MemoryLedger
@@ -429,11 +434,10 @@ class GeminiRouter(BaseChatModel):
     ) -> list[AIMessage]:
         """LangChain's ``batch()``; with ``lane="batch"`` (or a run tag in
         ``config.batch_tags``) through the Gemini Batch API, waiting for the answers."""
-        lane = batch_arguments(self.config, config, kwargs)
-        if lane is None:
+        if not wants_batch_lane(self.config, config, kwargs):
             return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
-        run_config, rest = lane
-        job = self.submit_batch(inputs, config=run_config, **rest)
+        run_config = first_config(config)
+        job = self.submit_batch(inputs, config=run_config, **kwargs)  # drops lane="batch"
         results = job.wait(self.config.batch_poll_seconds, config=run_config)
         return batch_outputs(results, return_exceptions=return_exceptions)
 
@@ -446,13 +450,12 @@ class GeminiRouter(BaseChatModel):
         **kwargs: Any,
     ) -> list[AIMessage]:
         """:meth:`batch` for async code."""
-        lane = batch_arguments(self.config, config, kwargs)
-        if lane is None:
+        if not wants_batch_lane(self.config, config, kwargs):
             return await super().abatch(
                 inputs, config, return_exceptions=return_exceptions, **kwargs
             )
-        run_config, rest = lane
-        job = await self.asubmit_batch(inputs, config=run_config, **rest)
+        run_config = first_config(config)
+        job = await self.asubmit_batch(inputs, config=run_config, **kwargs)
         results = await job.await_results(self.config.batch_poll_seconds, config=run_config)
         return batch_outputs(results, return_exceptions=return_exceptions)
 
