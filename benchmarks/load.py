@@ -3,17 +3,24 @@ real client on a loopback simulator.
 
 ``n`` concurrent ``ainvoke`` calls (one event loop) and ``n`` threads of ``invoke``,
 every prompt left open by the rules, the classifier answering after 50 ms (a server
-delay) and the lanes at once. Reported per mode: the share of calls the classifier
-decided (the goal: at least 95%; before admission control, 400 async calls gave 0%),
-the wall time, the classifier requests the simulator received, and whether the cost
-handler's total equals, to the ``Decimal``, the sum of what the simulator billed,
-request by request. The handler is passed in each call's config, since threads do
-not inherit ``get_gemini_cost_callback()``'s context.
+delay) and the lanes at once, with the default ``ClassifierSettings``. Reported per
+mode: the share of calls the classifier decided (the goal: at least 95%; before
+admission control, 400 async calls gave 0%), the wall time, the classifier requests the
+simulator received, and whether the cost handler's total equals, to the ``Decimal``,
+the sum of what the simulator billed, request by request. The handler is passed in
+each call's config, since threads do not inherit ``get_gemini_cost_callback()``'s
+context. The same burst runs again with a 500 ms classifier (``slow_classifier``,
+about what Gemini takes): fewer classifier slots would help a CPU-bound burst and
+starve this one, so the defaults must hold for both.
 
-Memory: a second burst of ``n`` calls, through a second router and the same handler,
-is traced (tracemalloc). Once that router is closed and its answers and the
-simulator's log are let go, what the burst left allocated is what outlives ``n``
-calls: the handler's bounded memory of its last 1,024 runs, and nothing per call.
+Memory: a second burst of ``n`` calls (50 ms), through a second router and the same
+handler, is traced (tracemalloc). Once that router is closed and its answers are let
+go, what the burst left allocated is what outlives ``n`` calls: the handler's bounded
+memory of its last 1,024 runs, and nothing per call.
+
+The simulator runs in its own process (``benchmarks/sim_process.py``), as Gemini does:
+in this one its CPU would queue under the client's GIL and the figures would measure
+the stand-in as much as the router.
 """
 
 from __future__ import annotations
@@ -28,14 +35,13 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from benchmarks.sim import expected_cost, is_classifier, respond
+from benchmarks.sim_process import CLASSIFIER_DELAY, SimulatorProcess
 from lc_gemini_router import (
     ClassifierSettings,
     GeminiCostCallbackHandler,
     GeminiRouter,
     RouterConfig,
 )
-from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply, SimRequest
 
 __all__ = ["CLASSIFIED_GOAL", "RETAINED_GOAL", "run_load"]
 
@@ -43,17 +49,7 @@ CLASSIFIED_GOAL = 0.95
 RETAINED_GOAL = 1_000_000
 """Bytes a burst may leave allocated once it is let go: the handler's bounded memory of
 its last 1,024 runs (about 160 kB) and small change, whatever the burst's size."""
-CLASSIFIER_DELAY = 0.05
-
-
-class _SlowClassifier:
-    def __init__(self) -> None:
-        self._never = threading.Event()
-
-    def __call__(self, request: SimRequest) -> SimReply:
-        if is_classifier(request):
-            self._never.wait(CLASSIFIER_DELAY)  # the server's latency
-        return respond(request)
+SLOW_CLASSIFIER_DELAY = 0.5
 
 
 def _prompts(n: int) -> list[str]:
@@ -92,22 +88,36 @@ def _decided(answers: list[Any]) -> int:
     )
 
 
+def _first_burst(sim: SimulatorProcess, n: int, mode: str) -> dict[str, Any]:
+    """One burst on a new router and handler: the share, the wall time, the billing."""
+    config = RouterConfig(text_rules=False, classifier=ClassifierSettings(cache_size=0))
+    router = GeminiRouter(config=config, api_key="test", base_url=sim.base_url, max_retries=1)
+    handler = GeminiCostCallbackHandler()
+    start = time.perf_counter()
+    answers = _burst(router, _prompts(n), mode, {"callbacks": [handler]})
+    wall = time.perf_counter() - start
+    router.close()
+    billing = sim.billing()
+    return {
+        "calls": n,
+        "classified_share": round(_decided(answers) / n, 4),
+        "wall_seconds": round(wall, 2),
+        "classifier_requests": billing.classifier_requests,
+        "handler_total": str(handler.total_cost),
+        "simulator_billed": str(billing.billed),
+        "totals_equal": handler.total_cost == billing.billed,
+        "handler": handler,
+    }
+
+
 def _run(n: int, mode: str) -> dict[str, Any]:
-    with GeminiSimulator(responder=_SlowClassifier()) as sim:
-        config = RouterConfig(text_rules=False, classifier=ClassifierSettings(cache_size=0))
-        router = GeminiRouter(config=config, api_key="test", base_url=sim.base_url, max_retries=1)
-        handler = GeminiCostCallbackHandler()
-        run: RunnableConfig = {"callbacks": [handler]}
-        start = time.perf_counter()
-        answers = _burst(router, _prompts(n), mode, run)
-        wall = time.perf_counter() - start
-        billed = sum((expected_cost(r) for r in sim.requests), Decimal(0))
-        classifier_requests = sum(1 for r in sim.requests if is_classifier(r))
-        decided = _decided(answers)
-        exact = handler.total_cost == billed
-        router.close()
+    with SimulatorProcess() as sim:
+        figures = _first_burst(sim, n, mode)
+        handler: GeminiCostCallbackHandler = figures.pop("handler")
+        first_total = handler.total_cost
         # The second burst, traced: what stays allocated once it is let go.
-        del answers, router
+        config = RouterConfig(text_rules=False, classifier=ClassifierSettings(cache_size=0))
+        run: RunnableConfig = {"callbacks": [handler]}
         sim.reset()
         gc.collect()
         tracemalloc.start()
@@ -118,25 +128,30 @@ def _run(n: int, mode: str) -> dict[str, Any]:
             again = _burst(second, [f"again {p}" for p in _prompts(n)], mode, run)
             second.close()
             # (Tracing slows each call about 5x: this burst's decisions say nothing.)
-            second_billed = sum((expected_cost(r) for r in sim.requests), Decimal(0))
             del again, second
-            sim.reset()
             gc.collect()
             retained, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
+        second_billed = sim.billing().billed
+    billed = Decimal(figures["simulator_billed"]) + second_billed
     return {
-        "calls": n,
-        "classified_share": round(decided / n, 4),
-        "wall_seconds": round(wall, 2),
-        "classifier_requests": classifier_requests,
+        **figures,
         "handler_total": str(handler.total_cost),
-        "simulator_billed": str(billed + second_billed),
-        "totals_equal": exact and handler.total_cost == billed + second_billed,
+        "simulator_billed": str(billed),
+        "totals_equal": figures["totals_equal"]
+        and handler.total_cost - first_total == second_billed,
         "second_burst_retained_bytes": retained,
         "second_burst_retained_bytes_per_call": round(retained / n),
         "second_burst_peak_bytes": peak,
     }
+
+
+def _slow(n: int, mode: str) -> dict[str, Any]:
+    with SimulatorProcess(SLOW_CLASSIFIER_DELAY) as sim:
+        figures = _first_burst(sim, n, mode)
+    del figures["handler"]
+    return figures
 
 
 def run_load(calls: int) -> dict[str, Any]:
@@ -145,4 +160,9 @@ def run_load(calls: int) -> dict[str, Any]:
         "classifier_delay_seconds": CLASSIFIER_DELAY,
         "async": _run(calls, "async"),
         "threads": _run(calls, "threads"),
+        "slow_classifier": {
+            "classifier_delay_seconds": SLOW_CLASSIFIER_DELAY,
+            "async": _slow(calls, "async"),
+            "threads": _slow(calls, "threads"),
+        },
     }

@@ -48,12 +48,13 @@ def _at_least(name: str, value: Any, limit: float) -> Goal:
     return Goal(name, value, f">= {limit:g}", ok)
 
 
-def _load_goals(load: dict[str, Any]) -> list[Goal]:
+def _load_goals(load: dict[str, Any], label: str = "") -> list[Goal]:
     goals = []
+    slow = load.get("slow_classifier")
     for mode in ("async", "threads"):
         if mode in load:
             figures = load[mode]
-            name = f"load: {figures['calls']} {mode} calls"
+            name = f"load: {figures['calls']} {mode} calls{label}"
             share = figures["classified_share"]
             goals.append(_at_least(f"{name} decided by the classifier", share, CLASSIFIED_GOAL))
             exact = figures["totals_equal"]
@@ -61,6 +62,9 @@ def _load_goals(load: dict[str, Any]) -> list[Goal]:
             kept = figures.get("second_burst_retained_bytes")
             if kept is not None:  # bounded tables only: flat in the number of calls
                 goals.append(_at_most(f"{name}: bytes kept after them", kept, RETAINED_GOAL, " B"))
+    if slow:
+        delay = slow["classifier_delay_seconds"]
+        goals += _load_goals(slow, f" ({delay * 1000:g} ms classifier)")
     return goals
 
 

@@ -121,14 +121,17 @@ def test_scale_figures(run: tuple[dict[str, Any], str]) -> None:
 
 def test_load_figures(run: tuple[dict[str, Any], str]) -> None:
     load = run[0]["load"]
-    for mode in ("async", "threads"):
-        figures = load[mode]
+    slow = load["slow_classifier"]
+    assert slow["classifier_delay_seconds"] > load["classifier_delay_seconds"]
+    for figures in (load["async"], load["threads"], slow["async"], slow["threads"]):
         assert figures["calls"] == 40
         # Every prompt is open to the classifier: one classifier request per call.
         assert figures["classifier_requests"] == 40
-        assert figures["classified_share"] >= 0.95, mode
+        assert figures["classified_share"] >= 0.95
         assert figures["totals_equal"] is True
         assert Decimal(figures["handler_total"]) == Decimal(figures["simulator_billed"]) > 0
+    for mode in ("async", "threads"):
+        figures = load[mode]
         assert 0 < figures["second_burst_retained_bytes"] <= figures["second_burst_peak_bytes"]
 
 

@@ -140,12 +140,17 @@ class ClassifierSettings(_Settings):
     deadline_seconds: float = Field(default=2.0, gt=0, le=60)
     """A classifier slower than this, counted from when it is sent, is abandoned and the
     rules' fallback lane answers."""
-    max_in_flight: int = Field(default=64, ge=1, le=4096)
-    """Classifier calls one router has in flight at once (per event loop; sync calls:
-    the router's pool has this many threads, shared with speculative streams)."""
-    admission_wait_seconds: float = Field(default=10.0, ge=0, le=600)
+    max_in_flight: int = Field(default=32, ge=1, le=4096)
+    """Classifier calls one router has in flight at once (sync and async calls alike: the
+    router's pool has this many threads, shared with speculative streams). More threads
+    add no throughput once the client's CPU is the bottleneck, and under the GIL their
+    calls start missing the deadline on client CPU alone (64 threads: 2-4% timeouts in a
+    1,000-thread burst); 32 still keeps 64 calls a second in flight at 500 ms each."""
+    admission_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     """How long a call waits for a free classifier slot before it skips the classifier
-    (reason ``classifier busy``; the rules' fallback lane answers)."""
+    (reason ``classifier busy``; the rules' fallback lane answers). A burst of 1,000
+    routed calls is 15-20 s of client CPU on 2 cores (google-genai's request building
+    most of it); a caller queued behind that waits for the CPU whether or not it skips."""
     max_input_chars: int = Field(default=4000, ge=200, le=100_000)
     """Bound on the classifier's input (about 1,000 tokens by default), whatever the prompt."""
     context_messages: int = Field(default=4, ge=0, le=50)
