@@ -434,6 +434,8 @@ MISTAKES = [
     (["status", "../etc/passwd"], "not a batch job id"),
     (["status", "lcgr-unknown"], "no batch job store at .lc-gemini-router/batches"),
     (["results", "lcgr-unknown", "--store", "."], "no batch job 'lcgr-unknown' in ."),
+    (["results", "lcgr-0", "--timeout", "60"], "--timeout applies to --wait: pass --wait too"),
+    (["results", "lcgr-0", "--poll-every", "5"], "--poll-every applies to --wait"),
 ]
 
 
@@ -480,9 +482,16 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_poll_every_and_max_requeues_are_checked_by_the_parser(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for flag, value in (("--poll-every", "0"), ("--poll-every", "nan"), ("--max-requeues", "-1")):
+    for flag, value in (
+        ("--poll-every", "0"),
+        ("--poll-every", "nan"),
+        ("--timeout", "-5"),
+        ("--max-requeues", "-1"),
+    ):
         code, _, err = run(capsys, "batch", "submit", "x.jsonl", flag, value)
         assert code == 2 and f"argument {flag}" in err
+    code, _, err = run(capsys, "batch", "results", "lcgr-0", "--wait", "--timeout", "inf")
+    assert code == 2 and "argument --timeout" in err
 
 
 def test_transport_errors_of_any_http_client_google_genai_uses_are_told_apart() -> None:
@@ -548,3 +557,72 @@ def test_what_the_router_refuses_is_named_by_its_line(
     assert text.startswith("prompts.jsonl:2: ") and "max_prompt_tokens" in text
     assert live_sim.requests == []
     assert not Path(".lc-gemini-router").exists()  # a refused file leaves no store behind
+
+
+def _clock_pauses(sim: GeminiSimulator, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Pauses between polls move the simulator's clock instead of sleeping."""
+    pauses: list[float] = []
+
+    def advance(seconds: float) -> None:
+        pauses.append(seconds)
+        sim.batches.advance(seconds)
+
+    monkeypatch.setattr(batch_display, "_sleep", advance)
+    return pauses
+
+
+def test_results_wait_polls_a_later_process_job_until_final_then_collects(
+    live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live_sim.batches.pending_seconds = 60
+    live_sim.fail_next(500, model=PRO, count=1, message="backend error")
+    _write(Path("prompts.jsonl"), REQUESTS)
+    code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl", "--no-wait")
+    assert code == 0, err
+    job_id = _job_id(stdout)
+    pauses = _clock_pauses(live_sim, monkeypatch)
+
+    code, stdout, err = run(capsys, "batch", "results", job_id, "--wait", "--poll-every", "40")
+
+    assert code == 0, err
+    polls = [line for line in stdout.splitlines() if line.startswith("poll ")]
+    # Pending until 60 s; the failed Pro item is re-queued and pending 60 s on its own.
+    assert polls == [
+        "poll 1 (0s): PENDING - 4 items: 4 PENDING",
+        "poll 2 (40s): PENDING - 4 items: 4 PENDING",
+        "poll 3 (100s): PARTIALLY_SUCCEEDED - 4 items: 3 SUCCEEDED, 1 failed",
+        "poll 4 (100s): PENDING - 4 items: 1 PENDING, 3 SUCCEEDED",
+        "poll 5 (140s): PENDING - 4 items: 1 PENDING, 3 SUCCEEDED",
+        "poll 6 (200s): SUCCEEDED - 4 items: 4 SUCCEEDED",
+    ]
+    assert pauses == [40, 60, 40, 60]
+    assert "4 answers, 0 errors" in stdout
+    assert _spend(stdout)["answers at batch rates"] == usd(ANSWERS)  # the failure is free
+    _check_results(Path("prompts-results.jsonl"))  # submit's default --out
+
+
+def test_a_wait_that_reaches_its_timeout_exits_3_and_the_job_goes_on(
+    live_sim: GeminiSimulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live_sim.batches.pending_seconds = 3600
+    pauses = _clock_pauses(live_sim, monkeypatch)
+    _write(Path("prompts.jsonl"), REQUESTS)
+
+    code, stdout, err = run(
+        capsys, "batch", "submit", "prompts.jsonl", "--poll-every", "40", "--timeout", "100"
+    )
+
+    assert code == 3
+    job_id = _job_id(stdout)
+    assert pauses == [40, 60]  # the second pause is cut to what the timeout leaves
+    assert one_line_error(err) == (
+        f"batch job {job_id!r} is still PENDING after 100s of waiting; it goes on at "
+        f"Gemini: collect it with {PROG} batch results {job_id} (--wait to wait again)"
+    )
+    assert not Path("prompts-results.jsonl").exists()
+    # The job went on: a later wait, without re-queues, collects it.
+    code, stdout, err = run(capsys, "batch", "results", job_id, "--wait", "--no-requeue")
+    assert code == 0, err
+    assert "4 answers, 0 errors" in stdout
+    _check_results(Path("prompts-results.jsonl"))
+    assert _spend(stdout)["answers at batch rates"] == usd(ANSWERS)

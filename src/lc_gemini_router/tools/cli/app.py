@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("always", GeminiRouterWarning)
         try:
             code = handler(args, _console())
-        except (CliError, ConfigError) as exc:
+        except CliError as exc:
+            code = fail(str(exc), code=exc.code)
+        except ConfigError as exc:
             code = fail(str(exc))
         except LaneError as exc:
             code = fail(str(exc), code=1)

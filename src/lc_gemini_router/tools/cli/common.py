@@ -22,7 +22,12 @@ _MIN_TEXT_WIDTH = 4
 
 
 class CliError(GeminiRouterError):
-    """A user mistake: reported as one line on stderr with exit code 2."""
+    """A user mistake, or a command that must stop: one line on stderr, exit ``code``
+    (2 unless told)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # -- formatting ---------------------------------------------------------------------------

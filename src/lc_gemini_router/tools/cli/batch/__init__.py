@@ -3,10 +3,11 @@
 Subcommands::
 
     batch submit FILE.jsonl [--out RESULTS.jsonl] [--no-wait] [--display-name NAME]
-                 [--store DIR] [--poll-every SECONDS] [--lane LANE] [--max-requeues N]
-                 [--config FILE.toml] [--live | --simulated]
+                 [--store DIR] [--poll-every SECONDS] [--timeout SECONDS] [--lane LANE]
+                 [--max-requeues N] [--config FILE.toml] [--live | --simulated]
     batch status ID [--store DIR] [--config FILE.toml]
-    batch results ID [--out RESULTS.jsonl] [--no-requeue] [--store DIR] [--config FILE.toml]
+    batch results ID [--out RESULTS.jsonl] [--no-requeue] [--wait [--poll-every SECONDS]
+                 [--timeout SECONDS]] [--store DIR] [--config FILE.toml]
     batch cancel ID [--store DIR] [--config FILE.toml]
 
 ``submit`` reads and checks every line first (one message naming ``file:line`` and the
@@ -29,7 +30,8 @@ endpoint, such as a simulator a test started.
 Exit codes: 0 done (items Gemini failed are counted and written with their error, not
 an exit code), 1 Gemini refused or failed a call (an API error, no connection), 2 a
 user mistake, 3 ``results`` of a job that is not final yet (or whose failed items were
-just sent again): run it again later; 130 interrupted.
+just sent again), or a wait that reached its ``--timeout``: run it again later; 130
+interrupted.
 
 This package: :func:`register` (the parser) here; the job store and Gemini's problems in
 ``jobs``, what the commands print in ``display``, the subcommands themselves in
@@ -73,6 +75,21 @@ def _requeues(text: str) -> int:
         msg = f"expected a whole number >= 0, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _add_wait_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--poll-every",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="first pause between polls (default 30; then 1.5x longer each time, up to 600)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="stop waiting after this long (exit 3; the job goes on at Gemini)",
+    )
 
 
 def _add_store_flag(parser: argparse.ArgumentParser) -> None:
@@ -119,13 +136,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     submit.add_argument("--display-name", metavar="NAME", help="the job's name at Gemini")
     _add_store_flag(submit)
-    submit.add_argument(
-        "--poll-every",
-        type=_positive_seconds,
-        default=30.0,
-        metavar="SECONDS",
-        help="first pause between polls (default 30; then 1.5x longer each time, up to 600)",
-    )
+    _add_wait_flags(submit)
     submit.add_argument(
         "--lane",
         metavar="LANE",
@@ -165,9 +176,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                 action="store_true",
                 help="collect now, without sending failed items again first",
             )
+            parser.add_argument(
+                "--wait",
+                action="store_true",
+                help="wait for the job with a progress display (re-queueing failed items "
+                "unless --no-requeue), then collect",
+            )
+            _add_wait_flags(parser)
             parser.epilog = (
                 "Exit code 0 once the results are written (items Gemini failed are "
                 "written with their error), 3 when the job is not final yet or its failed "
-                "items were just sent again: run it again later."
+                "items were just sent again (without --wait), or when --wait reached its "
+                "--timeout: run it again later."
             )
         parser.set_defaults(handler=handled(run))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from lc_gemini_router.batches.stores import MemoryBatchStore
 from lc_gemini_router.callbacks.handler import get_gemini_cost_callback
 from lc_gemini_router.callbacks.records import UsageTotals
-from lc_gemini_router.errors import ConfigError, UnsupportedInputError
+from lc_gemini_router.errors import BatchTimeoutError, ConfigError, UnsupportedInputError
 from lc_gemini_router.keys import ROLE_CLASSIFIER
 from lc_gemini_router.tools.cli.batch.display import (
     ProgressDisplay,
@@ -56,32 +56,52 @@ __all__ = ["EXIT_NOT_READY", "cmd_cancel", "cmd_results", "cmd_status", "cmd_sub
 
 EXIT_NOT_READY = 3
 """``batch results`` of a job whose Gemini jobs are not all final: run it again later."""
+_POLL_EVERY = 30.0
 _MAX_POLL_EVERY = 600.0
 
 
 def _wait(
-    console: Console, job: BatchJob, poll_every: float, *, live: bool
-) -> list[BatchResult] | None:
-    """Poll with the progress display until the job is final; None when interrupted."""
+    console: Console,
+    job: BatchJob,
+    args: argparse.Namespace,
+    *,
+    live: bool,
+    requeue: bool = True,
+) -> list[BatchResult]:
+    """Poll with the progress display until the job is final (failed items re-queued
+    unless ``requeue`` is off), within ``args.timeout``.
+
+    Raises:
+        CliError: interrupted (exit 130) or timed out (exit 3); the job goes on.
+    """
+    poll_every = args.poll_every or _POLL_EVERY
+    limit = f", for at most {args.timeout:g}s" if args.timeout is not None else ""
     pace = (
         f"polling every {poll_every:g}s, 1.5x longer each time up to "
-        f"{max(poll_every, _MAX_POLL_EVERY):g}s; Ctrl-C stops waiting, the job goes on"
+        f"{max(poll_every, _MAX_POLL_EVERY):g}s{limit}; Ctrl-C stops waiting, the job goes on"
         if live
         else "the simulated jobs run at once"
     )
     console.print(f"Waiting for batch job {job.id} ({pace})", markup=False)
+    later = f"collect it with {PROG} batch results {job.id}"
     try:
         with ProgressDisplay(console) as display:
             return job.wait(
                 poll_every,
+                timeout=args.timeout,
                 max_poll_every=max(poll_every, _MAX_POLL_EVERY),
+                requeue=requeue,
                 sleep=display.pause,
                 on_poll=display,
             )
     except KeyboardInterrupt:
         if not live:
             raise
-        return None
+        msg = f"interrupted: batch job {job.id} goes on at Gemini; {later}"
+        raise CliError(msg, code=130) from None
+    except BatchTimeoutError as exc:
+        msg = f"{exc}; it goes on at Gemini: {later} (--wait to wait again)"
+        raise CliError(msg, code=EXIT_NOT_READY) from None
 
 
 # -- submit ------------------------------------------------------------------------------
@@ -165,13 +185,7 @@ def cmd_submit(args: argparse.Namespace, console: Console) -> int:
                         soft_wrap=True,
                     )
                     return 0
-                results = _wait(console, job, args.poll_every, live=not simulated)
-                if results is None:
-                    return fail(
-                        f"interrupted: batch job {job.id} goes on at Gemini; collect it "
-                        f"with {PROG} batch results {job.id}",
-                        code=130,
-                    )
+                results = _wait(console, job, args, live=not simulated)
             classifier = cb.by_role.get(ROLE_CLASSIFIER, UsageTotals())
             spend = Spend(cb, classifier.calls, classifier.cost, classifier_counted=True)
             report_results(console, job, results, ids, out, spend)
@@ -225,8 +239,15 @@ def cmd_status(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_results(args: argparse.Namespace, console: Console) -> int:
+    for flag, value in (("--poll-every", args.poll_every), ("--timeout", args.timeout)):
+        if value is not None and not args.wait:
+            msg = f"{flag} applies to --wait: pass --wait too, or leave {flag} out"
+            raise CliError(msg)
     with live_job(args, console, "results") as stored, gemini_problems():
         job, directory = stored.job, stored.directory
+        if args.wait:
+            # Collected by the wait (under this command's cost callback, as below).
+            return _collect(console, job, directory, args, wait=True)
         state = job.refresh()
         if state.done and not args.no_requeue:
             sent = job.requeue_failed()
@@ -246,13 +267,23 @@ def cmd_results(args: argparse.Namespace, console: Console) -> int:
                 "(run batch results again later)",
                 code=EXIT_NOT_READY,
             )
-        ids, inputs = read_inputs(directory, job.id, len(job.record.items))
-        out = Path(args.out or inputs.get("out") or f"{job.id}-results.jsonl")
-        _check_out(out)
-        with get_gemini_cost_callback() as cb:
+        return _collect(console, job, directory, args, wait=False)
+
+
+def _collect(
+    console: Console, job: BatchJob, directory: Path, args: argparse.Namespace, *, wait: bool
+) -> int:
+    """Write a job's results (after waiting for them, if ``wait``) and what they cost."""
+    ids, inputs = read_inputs(directory, job.id, len(job.record.items))
+    out = Path(args.out or inputs.get("out") or f"{job.id}-results.jsonl")
+    _check_out(out)  # before any wait: a bad --out fails now, not hours later
+    with get_gemini_cost_callback() as cb:
+        if wait:
+            results = _wait(console, job, args, live=True, requeue=not args.no_requeue)
+        else:
             results = job.results()
-        calls, cost = record_classifier(job)
-        report_results(console, job, results, ids, out, Spend(cb, calls, cost, False))
+    calls, cost = record_classifier(job)
+    report_results(console, job, results, ids, out, Spend(cb, calls, cost, False))
     return 0
 
 
