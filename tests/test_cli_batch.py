@@ -160,6 +160,18 @@ def _process(*commands: list[str]) -> list[tuple[int, str]]:
     return results
 
 
+def _clock_pauses(sim: GeminiSimulator, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Pauses between polls move the simulator's clock instead of sleeping."""
+    pauses: list[float] = []
+
+    def advance(seconds: float) -> None:
+        pauses.append(seconds)
+        sim.batches.advance(seconds)
+
+    monkeypatch.setattr(batch_display, "_sleep", advance)
+    return pauses
+
+
 # -- submit and wait, simulated ---------------------------------------------------------
 
 
@@ -240,13 +252,7 @@ def test_waiting_shows_items_per_state_on_every_poll_and_requeues_failures(
     live_sim.batches.pending_seconds = 60
     live_sim.batches.running_seconds = 60
     live_sim.fail_next(500, model=PRO, count=1, message="backend error")
-    pauses: list[float] = []
-
-    def advance(seconds: float) -> None:  # a pause moves the simulator's clock instead
-        pauses.append(seconds)
-        live_sim.batches.advance(seconds)
-
-    monkeypatch.setattr(batch_display, "_sleep", advance)
+    pauses = _clock_pauses(live_sim, monkeypatch)
     _write(Path("prompts.jsonl"), REQUESTS)
 
     code, stdout, err = run(capsys, "batch", "submit", "prompts.jsonl", "--poll-every", "40")
@@ -557,18 +563,6 @@ def test_what_the_router_refuses_is_named_by_its_line(
     assert text.startswith("prompts.jsonl:2: ") and "max_prompt_tokens" in text
     assert live_sim.requests == []
     assert not Path(".lc-gemini-router").exists()  # a refused file leaves no store behind
-
-
-def _clock_pauses(sim: GeminiSimulator, monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Pauses between polls move the simulator's clock instead of sleeping."""
-    pauses: list[float] = []
-
-    def advance(seconds: float) -> None:
-        pauses.append(seconds)
-        sim.batches.advance(seconds)
-
-    monkeypatch.setattr(batch_display, "_sleep", advance)
-    return pauses
 
 
 def test_results_wait_polls_a_later_process_job_until_final_then_collects(

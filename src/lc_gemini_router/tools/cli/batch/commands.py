@@ -246,7 +246,7 @@ def cmd_results(args: argparse.Namespace, console: Console) -> int:
     with live_job(args, console, "results") as stored, gemini_problems():
         job, directory = stored.job, stored.directory
         if args.wait:
-            # Collected by the wait (under this command's cost callback, as below).
+            # The wait polls, re-queues and collects in one go (see _collect).
             return _collect(console, job, directory, args, wait=True)
         state = job.refresh()
         if state.done and not args.no_requeue:
