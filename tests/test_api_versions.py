@@ -9,6 +9,7 @@ explicitly, so the tests mean the same on google-genai 2.x (CI's oldest step) an
 from __future__ import annotations
 
 import warnings
+from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 
@@ -26,10 +27,12 @@ from lc_gemini_router.api_versions import (
     sdk_default_api_version,
     served_on,
 )
-from lc_gemini_router.errors import ApiVersionWarning
+from lc_gemini_router.errors import ApiVersionWarning, UnknownPriceWarning
 from lc_gemini_router.testing.simulator import GeminiSimulator
 from tests.cli_kit import PREFIX, error_line, run
 from tests.routing_kit import LITE, PRO, PRO_TOOLS, Backend, is_classifier, live_router
+
+UNKNOWN = "gemini-9-nova"
 
 
 def client(sim: GeminiSimulator, model: str, api_version: str | None) -> ChatGoogleGenerativeAI:
@@ -122,6 +125,42 @@ def test_v1_answers_404_for_preview_models_and_aliases(
     )
     assert message in str(caught.value)
     assert [(r.api_version, r.status, r.error) for r in sim.requests] == [("v1", 404, message)]
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_model_outside_the_served_set_is_404_on_every_version(version: str, stream: bool) -> None:
+    with GeminiSimulator(models=[LITE]) as sim:
+        assert LITE in client(sim, LITE, version).invoke("hello").text
+        llm = client(sim, UNKNOWN, version)
+        with pytest.raises(ChatGoogleGenerativeAIError, match="NOT_FOUND") as caught:
+            list(llm.stream("hello")) if stream else llm.invoke("hello")
+        assert f"models/{UNKNOWN} is not found for API version {version}" in str(caught.value)
+        assert [r.status for r in sim.requests] == [200, 404]
+        sim.serve(UNKNOWN)  # a model released since
+        assert UNKNOWN in client(sim, UNKNOWN, version).invoke("hello").text
+        assert sim.serves(UNKNOWN) and not sim.serves(PRO)
+    assert GeminiSimulator().serves(UNKNOWN)  # by default every ID is served
+
+
+def test_a_lane_gemini_does_not_serve_falls_back_and_says_why() -> None:
+    config = RouterConfig(pro_model=UNKNOWN, text_rules=False)
+    with GeminiSimulator(models=[LITE, PRO], responder=Backend()) as sim:
+        with pytest.warns(UnknownPriceWarning, match=UNKNOWN):  # before any call
+            router = live_router(sim, config=config)
+        with get_gemini_cost_callback() as cb:
+            answer = router.invoke("Solve riddle 1: what has keys but no locks?")
+    decision = answer.response_metadata["lc_gemini_router"]["decision"]
+    assert (decision["lane"], decision["source"], decision["fallback_from"]) == (
+        "lite",
+        "fallback",
+        "pro",
+    )
+    assert f"models/{UNKNOWN} is not found" in decision["reasons"][-1]
+    assert [(r.model, r.status) for r in sim.requests] == [(LITE, 200), (UNKNOWN, 404), (LITE, 200)]
+    # The classifier (150 in, 12 out) and the lite answer (500 in, 100 out) at $0.25 / $1.50
+    # per 1M; the 404 billed nothing.
+    assert cb.total_cost == Decimal("0.0000555") + Decimal("0.000275")
 
 
 @pytest.mark.parametrize("version", ["v1beta", "v1alpha"])

@@ -89,6 +89,16 @@ def create_body(requests: list[dict[str, Any]]) -> dict[str, Any]:
 # -- inline jobs -------------------------------------------------------------------------------
 
 
+def test_a_batch_for_a_model_outside_the_served_set_is_404() -> None:
+    with GeminiSimulator(models=[LITE]) as sim, make_client(sim) as client:
+        with pytest.raises(errors.ClientError) as caught:
+            client.batches.create(model="gemini-9-nova", src=[ask("hi", "k")])
+        assert caught.value.code == 404
+        assert "models/gemini-9-nova is not found for API version v1beta" in str(caught.value)
+        assert sim.batches.jobs == []
+        assert client.batches.create(model=LITE, src=[ask("hi", "k")]).name
+
+
 def test_inline_job_answers_in_input_order_and_bills_each_item(
     gemini_sim: GeminiSimulator, client: genai.Client
 ) -> None:

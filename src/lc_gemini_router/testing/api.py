@@ -31,9 +31,10 @@ _DEFAULT_FILES_PAGE, _MAX_FILES_PAGE = 10, 100
 class RestApi:
     """Answers routed Batch and Files API calls from the job and file stores."""
 
-    def __init__(self, batches: BatchJobs, files: FileStore) -> None:
+    def __init__(self, batches: BatchJobs, files: FileStore, serves: Callable[[str], bool]) -> None:
         self._batches = batches
         self._files = files
+        self._serves = serves
         self._handlers: dict[str, Callable[[ApiCall], Reply]] = {
             "batches.create": self._create_batch,
             "batches.get": lambda call: Reply(200, self._batches.get(call.resource)),
@@ -51,12 +52,17 @@ class RestApi:
         """The answer to ``call``: its handler's, or a Google error body."""
         upload = call.operation == "files.upload"
         extra = {"X-Goog-Upload-Status": "final"} if upload else {}
-        if call.version != BATCH_API_VERSION:
+        if call.version != BATCH_API_VERSION or not self._model_served(call):
             return Reply(404, error_body(404, _not_served(call)), headers=extra)
         try:
             return self._handlers[call.operation](call)
         except ApiError as exc:
             return Reply(exc.status, exc.body, headers=extra)
+
+    def _model_served(self, call: ApiCall) -> bool:
+        if call.operation != "batches.create":
+            return True
+        return self._serves(call.resource.removeprefix("models/"))
 
     # -- batches ----------------------------------------------------------------------------
 

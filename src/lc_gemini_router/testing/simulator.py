@@ -4,8 +4,9 @@
 ``:streamGenerateContent?alt=sse`` on 127.0.0.1 for the versions ``v1``, ``v1beta``
 and ``v1alpha``, answering the way Gemini does. Like Gemini, ``v1`` does not serve
 ``-preview`` models, ``-latest`` aliases or experimental models: it answers 404
-NOT_FOUND with Gemini's message. ``:countTokens`` answers ``totalTokens`` (the same
-~4 characters per token the usage counts use). Everything else is the same on every
+NOT_FOUND with Gemini's message; given the ``models`` it serves, it answers any other
+model ID the same way. ``:countTokens`` answers ``totalTokens`` (the same ~4
+characters per token the usage counts use). Everything else is the same on every
 version:
 usage metadata (cumulative while streaming), thought signatures that are checked
 on replay, Google-style error bodies, JSON that validates against the request's
@@ -98,6 +99,7 @@ A batch job through google-genai's client; its one item is billed like a request
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -154,11 +156,23 @@ class GeminiSimulator(FaultInjection):
     """
 
     def __init__(
-        self, *, responder: Responder | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        *,
+        responder: Responder | None = None,
+        models: Iterable[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
-        """Configure the simulator; call `start` (or use ``with``) to serve."""
+        """Configure the simulator; call `start` (or use ``with``) to serve.
+
+        ``models``: the model IDs it serves; any other is answered 404 NOT_FOUND, as
+        Gemini answers a model it does not know (`serve` adds more). By default every
+        ID is served: Gemini serves models no price file knows yet, and which ones
+        changes month by month.
+        """
         super().__init__()
         self.responder = responder
+        self._models = None if models is None else {m.removeprefix("models/") for m in models}
         self._address = (host, port)
         self._lock = threading.Lock()
         self._log: list[SimRequest] = []
@@ -168,7 +182,16 @@ class GeminiSimulator(FaultInjection):
         self._clock = ManualClock()
         self.files = FileStore(self._clock)
         self.batches = BatchJobs(self._clock, self.files, self._run_batch_item)
-        self._rest = RestApi(self.batches, self.files)
+        self._rest = RestApi(self.batches, self.files, self.serves)
+
+    def serve(self, *models: str) -> None:
+        """Serve these model IDs too (when ``models`` narrowed the set)."""
+        if self._models is not None:
+            self._models.update(m.removeprefix("models/") for m in models)
+
+    def serves(self, model: str) -> bool:
+        """Whether a request for ``model`` is answered (else 404 NOT_FOUND)."""
+        return self._models is None or model in self._models
 
     @property
     def base_url(self) -> str:
@@ -254,7 +277,7 @@ class GeminiSimulator(FaultInjection):
             self._log.append(req)
         if problem is not None:
             return Answer(problem[0], [error_body(*problem)])
-        if not served_on(req.model, req.api_version):
+        if not served_on(req.model, req.api_version) or not self.serves(req.model):
             return Answer(404, [error_body(404, not_found_message(req))])
         if req.method == "countTokens":  # no script is consumed by a count
             return Answer(200, [{"totalTokens": estimate_tokens(req.prompt_text, minimum=1)}])
