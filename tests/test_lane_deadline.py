@@ -4,12 +4,13 @@ beyond it) is bounded by ``lane_deadline_seconds``, through the real client."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
 import pytest
 
-from lc_gemini_router import RouterConfig
+from lc_gemini_router import ClassifierSettings, RouterConfig
 from lc_gemini_router.testing.simulator import GeminiSimulator, SimReply
 from tests.routing_kit import LITE, PRO, live_router
 
@@ -83,3 +84,26 @@ def test_a_read_timeout_of_the_client_falls_back(sim: GeminiSimulator) -> None:
     decision = answer.response_metadata["lc_gemini_router"]["decision"]
     assert (decision["lane"], decision["fallback_from"]) == ("lite", "pro")
     assert "ReadTimeout" in decision["reasons"][-1]
+
+
+def test_bounded_lane_calls_of_many_threads_run_side_by_side(sim: GeminiSimulator) -> None:
+    # Each bounded call reads its stream on a thread of its own. On the router's pool
+    # (2 classifier threads here) the 40 calls of 0.3 s would go two at a time, 6 s in
+    # all, and most would pass their 5 s deadline queued behind each other.
+    sim.set_delay(0.3, model=PRO)
+    config = RouterConfig(lane_deadline_seconds=5.0, classifier=ClassifierSettings(max_in_flight=2))
+    router = live_router(sim, config=config)
+    answers: list[Any] = [None] * 40
+
+    def ask(i: int) -> None:
+        answers[i] = router.invoke(f"{PROMPT} {i}", lane="pro")
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    router.close()
+    decisions = [a.response_metadata["lc_gemini_router"]["decision"] for a in answers]
+    assert [(d["model"], d["fallback_from"]) for d in decisions] == [(PRO, None)] * 40
+    assert [r.model for r in sim.requests] == [PRO] * 40  # none timed out and went again

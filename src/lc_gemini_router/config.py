@@ -142,7 +142,7 @@ class ClassifierSettings(_Settings):
     rules' fallback lane answers."""
     max_in_flight: int = Field(default=32, ge=1, le=4096)
     """Classifier calls one router has in flight at once (sync and async calls alike: the
-    router's pool has this many threads, shared with speculative streams). More threads
+    router's pool has this many threads, for classifier calls only). More threads
     add no throughput once the client's CPU is the bottleneck, and under the GIL their
     calls start missing the deadline on client CPU alone (64 threads: 2-4% timeouts in a
     1,000-thread burst); 32 still keeps 64 calls a second in flight at 500 ms each."""

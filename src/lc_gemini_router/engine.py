@@ -201,10 +201,13 @@ def drive(
 ) -> Iterator[ChatGenerationChunk | Done]:
     """Run ``flow`` with blocking calls.
 
-    ``executor`` gives the pool that runs the classifier under its deadline and the
-    speculative streams; it is asked only when one is needed (a rule-decided call never
-    touches it). None runs the classifier inline, without a deadline. ``admission``
-    bounds the wait for a pool thread (without it, the wait is the deadline).
+    ``executor`` gives the pool that runs the classifier under its deadline; it is asked
+    only when one is needed (a rule-decided call never touches it). None runs the
+    classifier inline, without a deadline. ``admission`` bounds the wait for a pool
+    thread (without it, the wait is the deadline). Speculative and deadline-bounded lane
+    streams are read on threads of their own, never on that pool: a lane stream holds
+    its thread for the whole answer, and a burst of them would queue classifier calls
+    (and each other, their deadlines running) behind the pool's few threads.
     """
     send: Any = None
     error: BaseException | None = None
@@ -291,16 +294,13 @@ def _run(
             return generate_from_stream(iter(pump)) if isinstance(effect, Generate) else iter(pump)
         c = effect.call
         if c.deadline is not None:
-            return _bounded(effect, c, executor)
+            return _bounded(effect, c)
         lane = c.model._generate if isinstance(effect, Generate) else c.model._stream
         return lane(c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs)
     if isinstance(effect, Speculate):
         c = effect.call
         # No run manager: speculative tokens must not reach the caller's stream.
-        return StreamPump(
-            lambda: c.model._stream(c.messages, stop=c.stop, **c.kwargs),
-            executor=executor() if executor is not None else None,
-        )
+        return StreamPump(lambda: c.model._stream(c.messages, stop=c.stop, **c.kwargs))
     if isinstance(effect, Cancel):
         return effect.pump.cancel()
     msg = f"unknown effect {effect!r}"
@@ -349,15 +349,12 @@ async def _arun(
     raise TypeError(msg)
 
 
-def _bounded(
-    effect: Generate | OpenStream, c: LaneCall, executor: Callable[[], Executor] | None
-) -> Any:
-    """A lane call under its deadline: the stream is read on the router's pool, so the
+def _bounded(effect: Generate | OpenStream, c: LaneCall) -> Any:
+    """A lane call under its deadline: the stream is read on a thread of its own, so the
     caller can stop waiting on a reply that trickles in (each read within the client's
     timeout, the whole far beyond it); the abandoned read ends on its thread."""
     pump = StreamPump(
-        lambda: c.model._stream(c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs),
-        executor=executor() if executor is not None else None,
+        lambda: c.model._stream(c.messages, stop=c.stop, run_manager=c.run_manager, **c.kwargs)
     )
     assert c.deadline is not None
     chunks = pump.until(time.monotonic() + c.deadline)

@@ -23,7 +23,6 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Executor
 from typing import Any
 
 from langchain_core.outputs import ChatGenerationChunk
@@ -82,15 +81,11 @@ class StreamPump:
 
     Iterate it to receive the chunks (errors are re-raised in the consumer);
     :meth:`cancel` freezes the tally now and closes the lane's stream at its next
-    chunk. It runs on ``executor`` (the router's), or on a daemon thread without one.
+    chunk. It runs on a daemon thread of its own (never the router's classifier pool,
+    whose few threads a stream would hold for a whole answer).
     """
 
-    def __init__(
-        self,
-        open_stream: Callable[[], Iterator[ChatGenerationChunk]],
-        *,
-        executor: Executor | None = None,
-    ) -> None:
+    def __init__(self, open_stream: Callable[[], Iterator[ChatGenerationChunk]]) -> None:
         self.tally = StreamTally()
         """What the lane's chunks have reported until now (or until the cancel)."""
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -98,13 +93,8 @@ class StreamPump:
         self._lock = threading.Lock()
         self._done = threading.Event()
         context = contextvars.copy_context()
-        if executor is not None:
-            executor.submit(context.run, self._pump, open_stream)
-        else:
-            thread = threading.Thread(
-                target=context.run, args=(self._pump, open_stream), daemon=True
-            )
-            thread.start()
+        thread = threading.Thread(target=context.run, args=(self._pump, open_stream), daemon=True)
+        thread.start()
 
     def _pump(self, open_stream: Callable[[], Iterator[ChatGenerationChunk]]) -> None:
         stream: Iterator[ChatGenerationChunk] | None = None

@@ -143,7 +143,7 @@ class LaneSet:
         return ChatGoogleGenerativeAI(**{k: v for k, v in params.items() if v is not None})
 
     def executor(self) -> ThreadPoolExecutor:
-        """The router's own pool: classifier deadlines and speculative streams (sync)."""
+        """The router's own pool: classifier calls under their deadline (sync and async)."""
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
