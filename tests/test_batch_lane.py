@@ -434,3 +434,30 @@ def test_jobs_created_before_a_failure_are_stored_and_collected(sim: GeminiSimul
     assert "never sent (job NOT_CREATED)" in str(unsent)
     assert cb.total_cost == 2 * LITE_BATCH  # the lite items Gemini ran, priced once
     router.close()
+
+
+def test_two_handles_of_one_job_keep_each_others_requeues(
+    sim: GeminiSimulator, tmp_path: Path
+) -> None:
+    # Two handles on one store, as two processes hold them: records are written whole,
+    # so each folds in what the other stored before it writes or re-queues.
+    store = FileBatchStore(tmp_path / "jobs")
+    router = live_router(sim, batch_store=store)
+    sim.fail_next(500, model=PRO, count=1, message="backend error")
+    submitted = router.submit_batch(_prompts(8))
+    first, second = router.batch_job(submitted.id), router.batch_job(submitted.id)
+    assert first.refresh() == second.refresh() == BatchState.PARTIALLY_SUCCEEDED
+
+    assert first.requeue_failed() == 1
+    second.refresh()  # a stale handle's write keeps the first handle's new Gemini job
+    stored = store.load(submitted.id)
+    assert stored is not None and len(stored.parts) == 3  # lite, Pro, the Pro re-queue
+    assert second.requeue_failed() == 0  # already sent again by the first handle
+    assert len(sim.batches.jobs) == 3  # no second re-queue job at Gemini
+
+    with get_gemini_cost_callback() as cb:
+        results = router.batch_job(submitted.id).wait(poll_every=0, sleep=_no_sleep)
+    assert all(isinstance(r, AIMessage) for r in results)
+    assert cb.total_cost == 6 * LITE_BATCH + 2 * PRO_BATCH
+    assert len(_billed(sim, PRO)) == 2  # the failed attempt was not billed
+    router.close()

@@ -83,6 +83,32 @@ def test_requeues_stop_at_the_limit_and_cover_whole_failed_or_expired_parts() ->
     assert record.requeue_plan() == []
 
 
+def test_merging_a_stored_record_takes_in_what_another_handle_saw_and_created() -> None:
+    ours = _record(
+        [
+            _part("batches/a", ["0", "1"], BatchState.RUNNING),
+            _part("batches/b", ["2", "3"], BatchState.SUCCEEDED, failed_keys=["3"]),
+        ]
+    )
+    theirs = _record(
+        [
+            _part("batches/a", ["0", "1"], BatchState.SUCCEEDED, failed_keys=["1"]),
+            _part("batches/b", ["2", "3"], BatchState.RUNNING, requeued=True),
+            _part("batches/c", ["3"], BatchState.PENDING, attempt=1),
+        ]
+    )
+    theirs.cancelled = True
+    ours.merge(theirs)
+    a, b, c = ours.parts
+    assert (a.state, a.failed_keys, a.requeued) == (BatchState.SUCCEEDED, ["1"], False)
+    # What this handle already saw final stays; the other's re-queue mark is taken in.
+    assert (b.state, b.failed_keys, b.requeued) == (BatchState.SUCCEEDED, ["3"], True)
+    assert (c.name, c.attempt, c.keys) == ("batches/c", 1, ["3"])
+    assert c is not theirs.parts[2] and ours.cancelled
+    ours.merge(theirs)  # idempotent
+    assert [p.name for p in ours.parts] == ["batches/a", "batches/b", "batches/c"]
+
+
 def test_all_parts_failed_is_failed_and_no_parts_is_pending() -> None:
     assert _record([]).state is BatchState.PENDING
     failed = _record([_part("batches/a", ["0", "1", "2", "3"], BatchState.FAILED)])

@@ -153,7 +153,7 @@ class BatchJob:
             job = client.batches.get(name=part.name)
             if self._seen(part, job):
                 self._keep(part, outcomes(client, job, part.keys))
-        self._store.save(self.record)
+        self._save()
         return self.state
 
     async def arefresh(self) -> BatchState:
@@ -163,7 +163,7 @@ class BatchJob:
             job = await client.aio.batches.get(name=part.name)
             if self._seen(part, job):
                 self._keep(part, await aoutcomes(client, job, part.keys))
-        await asyncio.to_thread(self._store.save, self.record)
+        await asyncio.to_thread(self._save)
         return self.state
 
     def requeue_failed(self) -> int:
@@ -171,22 +171,24 @@ class BatchJob:
 
         Returns how many items were sent. Gemini does not bill the failed attempts.
         """
+        self._reload()  # what another handle re-queued is not sent again
         before = len(self.record.parts)
         groups = requeue_groups(self._router, self.record)
         try:
             create_parts(self._router, self.record, groups, self.record.inline_limit)
         finally:  # the jobs created before a failure are kept, to be collected
-            self._store.save(self.record)
+            self._save()
         return sum(len(part.keys) for part in self.record.parts[before:])
 
     async def arequeue_failed(self) -> int:
         """:meth:`requeue_failed` through the async client."""
+        await asyncio.to_thread(self._reload)
         before = len(self.record.parts)
         groups = requeue_groups(self._router, self.record)
         try:
             await acreate_parts(self._router, self.record, groups, self.record.inline_limit)
         finally:
-            await asyncio.to_thread(self._store.save, self.record)
+            await asyncio.to_thread(self._save)
         return sum(len(part.keys) for part in self.record.parts[before:])
 
     def cancel(self) -> BatchState:
@@ -400,6 +402,16 @@ class BatchJob:
             run.on_llm_end(LLMResult(generations=[[ChatGeneration(message=message)]]))
 
     # -- internals ------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        stored = self._store.load(self.id)
+        if stored is not None:
+            self.record.merge(stored)
+
+    def _save(self) -> None:
+        """Store the record, with what other handles stored since merged in first."""
+        self._reload()
+        self._store.save(self.record)
 
     def _open_parts(self) -> list[BatchPart]:
         return [part for part in self.record.parts if not part.state.done]

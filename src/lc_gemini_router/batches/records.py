@@ -167,6 +167,26 @@ class BatchRecord(BaseModel):
         """The part that carries ``key``'s latest attempt."""
         return self.latest_parts().get(key)
 
+    def merge(self, stored: BatchRecord) -> None:
+        """Take in what another handle stored for this job since this one was read: the
+        Gemini jobs it created (re-queues), parts it saw final or re-queued, a cancel.
+
+        Records are written whole: without this, a handle holding an older record would
+        drop from the store the jobs another created since (they would run and bill
+        unseen), and re-queue items already sent again.
+        """
+        ours = {part.name: part for part in self.parts}
+        for theirs in stored.parts:
+            part = ours.get(theirs.name)
+            if part is None:
+                self.parts.append(theirs.model_copy(deep=True))
+                continue
+            part.requeued = part.requeued or theirs.requeued
+            if theirs.state.done and not part.state.done:
+                part.state, part.error = theirs.state, theirs.error
+                part.failed_keys = list(theirs.failed_keys)
+        self.cancelled = self.cancelled or stored.cancelled
+
     def requeue_plan(self) -> list[tuple[BatchPart, list[str]]]:
         """Final parts with items to send again (re-queues not used up), and those keys.
 
