@@ -30,12 +30,11 @@ import gc
 import threading
 import time
 import tracemalloc
-from decimal import Decimal
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from benchmarks.sim_process import CLASSIFIER_DELAY, SimulatorProcess
+from benchmarks.sim_process import CLASSIFIER_DELAY, Billing, SimulatorProcess
 from lc_gemini_router import (
     ClassifierSettings,
     GeminiCostCallbackHandler,
@@ -88,17 +87,23 @@ def _decided(answers: list[Any]) -> int:
     )
 
 
-def _first_burst(sim: SimulatorProcess, n: int, mode: str) -> dict[str, Any]:
-    """One burst on a new router and handler: the share, the wall time, the billing."""
+def _router(sim: SimulatorProcess) -> GeminiRouter:
     config = RouterConfig(text_rules=False, classifier=ClassifierSettings(cache_size=0))
-    router = GeminiRouter(config=config, api_key="test", base_url=sim.base_url, max_retries=1)
+    return GeminiRouter(config=config, api_key="test", base_url=sim.base_url, max_retries=1)
+
+
+def _first_burst(
+    sim: SimulatorProcess, n: int, mode: str
+) -> tuple[dict[str, Any], GeminiCostCallbackHandler, Billing]:
+    """One burst on a new router and handler: its figures, the handler, the billing."""
+    router = _router(sim)
     handler = GeminiCostCallbackHandler()
     start = time.perf_counter()
     answers = _burst(router, _prompts(n), mode, {"callbacks": [handler]})
     wall = time.perf_counter() - start
     router.close()
     billing = sim.billing()
-    return {
+    figures = {
         "calls": n,
         "classified_share": round(_decided(answers) / n, 4),
         "wall_seconds": round(wall, 2),
@@ -106,25 +111,20 @@ def _first_burst(sim: SimulatorProcess, n: int, mode: str) -> dict[str, Any]:
         "handler_total": str(handler.total_cost),
         "simulator_billed": str(billing.billed),
         "totals_equal": handler.total_cost == billing.billed,
-        "handler": handler,
     }
+    return figures, handler, billing
 
 
 def _run(n: int, mode: str) -> dict[str, Any]:
     with SimulatorProcess() as sim:
-        figures = _first_burst(sim, n, mode)
-        handler: GeminiCostCallbackHandler = figures.pop("handler")
-        first_total = handler.total_cost
+        figures, handler, first = _first_burst(sim, n, mode)
         # The second burst, traced: what stays allocated once it is let go.
-        config = RouterConfig(text_rules=False, classifier=ClassifierSettings(cache_size=0))
         run: RunnableConfig = {"callbacks": [handler]}
         sim.reset()
         gc.collect()
         tracemalloc.start()
         try:
-            second = GeminiRouter(
-                config=config, api_key="test", base_url=sim.base_url, max_retries=1
-            )
+            second = _router(sim)
             again = _burst(second, [f"again {p}" for p in _prompts(n)], mode, run)
             second.close()
             # (Tracing slows each call about 5x: this burst's decisions say nothing.)
@@ -133,14 +133,12 @@ def _run(n: int, mode: str) -> dict[str, Any]:
             retained, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        second_billed = sim.billing().billed
-    billed = Decimal(figures["simulator_billed"]) + second_billed
+        billed = first.billed + sim.billing().billed
     return {
         **figures,
         "handler_total": str(handler.total_cost),
         "simulator_billed": str(billed),
-        "totals_equal": figures["totals_equal"]
-        and handler.total_cost - first_total == second_billed,
+        "totals_equal": figures["totals_equal"] and handler.total_cost == billed,
         "second_burst_retained_bytes": retained,
         "second_burst_retained_bytes_per_call": round(retained / n),
         "second_burst_peak_bytes": peak,
@@ -149,9 +147,7 @@ def _run(n: int, mode: str) -> dict[str, Any]:
 
 def _slow(n: int, mode: str) -> dict[str, Any]:
     with SimulatorProcess(SLOW_CLASSIFIER_DELAY) as sim:
-        figures = _first_burst(sim, n, mode)
-    del figures["handler"]
-    return figures
+        return _first_burst(sim, n, mode)[0]
 
 
 def run_load(calls: int) -> dict[str, Any]:
