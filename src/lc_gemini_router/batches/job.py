@@ -132,13 +132,10 @@ class BatchJob:
     def progress(self) -> dict[str, int]:
         """How many items are in each state of their latest attempt (``failed``: errors)."""
         counts: Counter[str] = Counter()
-        latest = self.record.latest_parts()
-        failed = {id(part): set(part.failed_keys) for part in self.record.parts}
-        for item in self.record.items:
-            part = latest.get(item.key)
+        for part, failed in self.record.latest_attempts():
             if part is None:
                 counts[BatchState.PENDING.value] += 1
-            elif item.key in failed[id(part)]:
+            elif failed:
                 counts["failed"] += 1
             else:
                 counts[part.state.value] += 1

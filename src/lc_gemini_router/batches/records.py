@@ -145,14 +145,20 @@ class BatchRecord(BaseModel):
     @property
     def state(self) -> BatchState:
         """The job's state, from the latest attempt of each item."""
+        attempts = self.latest_attempts()
+        parts = [part for part, _ in attempts]
+        return combined_state(parts, items_failed=any(failed for _, failed in attempts))
+
+    def latest_attempts(self) -> list[tuple[BatchPart | None, bool]]:
+        """Per item, in input order: the part of its latest attempt (None: never sent)
+        and whether Gemini failed it there."""
         latest = self.latest_parts()
         failed = {id(part): set(part.failed_keys) for part in self.parts}
-        parts = [latest.get(item.key) for item in self.items]
-        items_failed = any(
-            part is not None and item.key in failed[id(part)]
-            for item, part in zip(self.items, parts, strict=True)
-        )
-        return combined_state(parts, items_failed=items_failed)
+        attempts: list[tuple[BatchPart | None, bool]] = []
+        for item in self.items:
+            part = latest.get(item.key)
+            attempts.append((part, part is not None and item.key in failed[id(part)]))
+        return attempts
 
     def latest_parts(self) -> dict[str, BatchPart]:
         """The part that carries each key's latest attempt (one pass over the parts)."""
